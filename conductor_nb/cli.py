@@ -1,0 +1,54 @@
+"""The ``conductor`` command: parse, run one engine verb, print a table or JSON, exit.
+
+A user mistake is one line on stderr and exit code 1 (2 for a malformed command line),
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from .commands import HelpRequested, Outcome, UsageProblem, execute, parse
+from .errors import ConductorError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        ns = parse(args)
+    except HelpRequested as help_:
+        print(help_.text, end="")
+        return 0
+    except UsageProblem as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        from .engine import Engine
+
+        outcome = execute(Engine(ns.root), ns)
+    except UsageProblem as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ConductorError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    _print(outcome, as_json=ns.json)
+    return outcome.exit_code
+
+
+def _print(outcome: Outcome, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(outcome.data, indent=2, ensure_ascii=False))
+        return
+    from .render import render
+
+    print(render(outcome))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

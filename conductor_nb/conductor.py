@@ -1,0 +1,276 @@
+"""``Conductor``: the Python API for notebooks and scripts. Every method is one engine
+verb (same validation, same lock) and returns a pydantic model instead of a dict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .engine import Engine
+from .errors import CorruptFile
+from .maintenance import Problem
+from .models import (
+    Artifact,
+    Assumption,
+    Decision,
+    RegistryEntry,
+    Run,
+    Step,
+    Track,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _as(model: type[M], data: dict[str, Any], where: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise CorruptFile(where, f"{field}: {first['msg']}", "conductor validate") from None
+
+
+class Conductor:
+    """Tracks of one root. ``Conductor()`` finds the root like the CLI does
+    ($CONDUCTOR_ROOT, else the nearest ``.claude/conductor``); ``root=`` names one.
+
+    A track can be named by id, unique id prefix or exact name; where the track is
+    optional, None means the active track.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float | None = None,
+        clock: Callable[[], datetime] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self.engine = Engine(root, lock_timeout=lock_timeout, clock=clock, actor=actor)
+
+    def __repr__(self) -> str:
+        return f"Conductor(root={str(self.root)!r})"
+
+    @property
+    def root(self) -> Path:
+        return self.engine.root
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, track: str | None = None) -> Track:
+        data = self.engine.track(track)
+        return _as(Track, data, f"track {data.get('track_id')}")
+
+    def active(self) -> Track | None:
+        entry = self.engine.get_active()
+        return self.get(entry["track_id"]) if entry else None
+
+    def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        type: str | Iterable[str] | None = None,  # noqa: A002
+        priority: str | Iterable[str] | None = None,
+    ) -> list[RegistryEntry]:
+        entries = self.engine.list(status=status, type=type, priority=priority)
+        return [_as(RegistryEntry, e, f"registry entry {e.get('track_id')}") for e in entries]
+
+    def stats(self) -> dict[str, Any]:
+        return self.engine.stats()
+
+    def decisions(self, track: str | None = None) -> list[Decision]:
+        return [_as(Decision, d, "decisions.json") for d in self.engine.decisions(track)]
+
+    def assumptions(self, track: str | None = None) -> list[Assumption]:
+        return [_as(Assumption, a, "assumptions.json") for a in self.engine.assumptions(track)]
+
+    def artifacts(self, track: str | None = None) -> list[Artifact]:
+        return [_as(Artifact, a, "artifacts") for a in self.engine.artifacts(track)]
+
+    def runs(self, track: str | None = None) -> list[Run]:
+        return [_as(Run, r, "run.json") for r in self.engine.runs(track)]
+
+    def context(self, track: str | None = None) -> dict[str, Any]:
+        """The effective context: project rules, stack and agents resolved for the track."""
+        return self.engine.effective_context(track)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        *,
+        type: str = "feature",  # noqa: A002
+        priority: str = "P2",
+        goal: str = "",
+        description: str | None = None,
+        success_criteria: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> Track:
+        data = self.engine.create(
+            name,
+            type=type,
+            priority=priority,
+            goal=goal,
+            description=description,
+            success_criteria=success_criteria,
+            tags=tags,
+        )
+        return self.get(data["track_id"])
+
+    def _transition(self, track: str | None, verb: str, **kwargs: Any) -> Track:
+        data = self.engine.transition(track, verb, **kwargs)
+        return self.get(data["track_id"])
+
+    def ready(self, track: str | None = None) -> Track:
+        return self._transition(track, "ready")
+
+    def activate(self, track: str, *, force: bool = False) -> Track:
+        """Make ``track`` the active one; with ``force`` the current active track is paused."""
+        return self._transition(track, "activate", force=force)
+
+    def pause(self, track: str | None = None, *, reason: str | None = None) -> Track:
+        return self._transition(track, "pause", reason=reason)
+
+    def resume(self, track: str, *, force: bool = False) -> Track:
+        return self._transition(track, "resume", force=force)
+
+    def complete(
+        self,
+        track: str | None = None,
+        *,
+        summary: str | None = None,
+        lessons_learned: Iterable[str] | None = None,
+        artifacts_created: Iterable[str] | None = None,
+        files_modified: Iterable[str] | None = None,
+        next_tracks: Iterable[str] | None = None,
+    ) -> Track:
+        outcome = {
+            "summary": summary,
+            "lessons_learned": list(lessons_learned) if lessons_learned is not None else None,
+            "artifacts_created": list(artifacts_created) if artifacts_created is not None else None,
+            "files_modified": list(files_modified) if files_modified is not None else None,
+            "next_tracks": list(next_tracks) if next_tracks is not None else None,
+        }
+        return self._transition(track, "complete", outcome=outcome)
+
+    def fail(self, track: str | None = None, *, reason: str | None = None) -> Track:
+        return self._transition(track, "fail", reason=reason)
+
+    def cancel(self, track: str, *, reason: str | None = None) -> Track:
+        return self._transition(track, "cancel", reason=reason)
+
+    def archive(self, track: str) -> Track:
+        return self._transition(track, "archive")
+
+    def retry(self, track: str) -> Track:
+        """A failed track goes back to draft."""
+        return self._transition(track, "retry")
+
+    def switch(self, to: str, *, reason: str | None = None) -> Track:
+        """Pause the active track and activate ``to`` (all or nothing)."""
+        data = self.engine.switch(to, reason=reason)
+        return self.get(data["track_id"])
+
+    def update(self, track: str | None, field: str, value: Any) -> Track:
+        data = self.engine.update(track, field, value)
+        return self.get(data["track_id"])
+
+    # -- context -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        summary: str,
+        *,
+        track: str | None = None,
+        rationale: str | None = None,
+        alternatives: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> Decision:
+        data = self.engine.decide(
+            track, summary, rationale=rationale, alternatives=alternatives, tags=tags
+        )
+        return _as(Decision, data, "decisions.json")
+
+    def assume(
+        self, statement: str, *, track: str | None = None, status: str = "open"
+    ) -> Assumption:
+        return _as(Assumption, self.engine.assume(track, statement, status=status), "assumptions")
+
+    def set_assumption(
+        self, assumption_id: str, status: str, *, track: str | None = None, note: str | None = None
+    ) -> Assumption:
+        data = self.engine.set_assumption(track, assumption_id, status, note=note)
+        return _as(Assumption, data, "assumptions.json")
+
+    def add_artifact(
+        self,
+        name: str,
+        *,
+        track: str | None = None,
+        data: bytes | str | None = None,
+        source: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        return self.engine.add_artifact(track, name, data=data, source=source)
+
+    def add_step(
+        self,
+        name: str,
+        *,
+        track: str | None = None,
+        type: str = "action",  # noqa: A002
+        description: str | None = None,
+    ) -> Step:
+        data = self.engine.add_step(track, name, type=type, description=description)
+        return _as(Step, data, "track.json steps")
+
+    def step(
+        self, step: str, action: str, *, track: str | None = None, note: str | None = None
+    ) -> Step:
+        """start, complete, skip or fail a step (by id, number from 1, or exact name)."""
+        return _as(Step, self.engine.step(track, step, action, note=note), "track.json steps")
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self, name: str | None = None, *, track: str | None = None, workflow: str | None = None
+    ) -> Run:
+        return _as(Run, self.engine.create_run(track, name, workflow=workflow), "run.json")
+
+    def start_run(self, run: str, *, track: str | None = None) -> Run:
+        return _as(Run, self.engine.set_run_status(track, run, "running"), "run.json")
+
+    def heartbeat(self, run: str, *, track: str | None = None) -> Run:
+        return _as(Run, self.engine.heartbeat(track, run), "run.json")
+
+    def finish_run(
+        self,
+        run: str,
+        *,
+        track: str | None = None,
+        ok: bool = True,
+        error_type: str | None = None,
+        message: str | None = None,
+    ) -> Run:
+        status = "completed" if ok else "failed"
+        data = self.engine.set_run_status(
+            track, run, status, error_type=error_type, message=message
+        )
+        return _as(Run, data, "run.json")
+
+    # -- maintenance ---------------------------------------------------------------------
+
+    def validate(self) -> list[Problem]:
+        return self.engine.validate()
+
+    def repair(self) -> list[str]:
+        return self.engine.repair()
+
+    def rebuild(self) -> list[str]:
+        return self.engine.rebuild()

@@ -1,0 +1,276 @@
+"""validate, repair and rebuild: finding and mending disagreements between the registry
+and the track files (trees written by the original tool have several)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConductorError, CorruptFile, RegistryMissing
+from .store import files
+from .store.paths import TRACK_ID_RE
+from .store.registry import RegistryDoc, _track_folders
+from .tracks import apply_transition, parse_time, registry_entry
+from .vocab import Priority, TrackStatus, TrackType
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+REPAIR, REBUILD = "conductor repair", "conductor rebuild"
+_ENUMS = {"status": TrackStatus, "type": TrackType, "priority": Priority}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing `validate` found: what, where, and the command that mends it."""
+
+    kind: str
+    track_id: str | None
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class MaintenanceMixin:
+    """Engine methods that check and mend a tree."""
+
+    def validate(self: Engine) -> list[Problem]:
+        problems: list[Problem] = []
+        try:
+            registry = self.tree.load_registry()
+        except (CorruptFile, RegistryMissing) as err:
+            return [Problem("registry", None, str(err.message), REBUILD)]
+        for key, entry in registry.tracks.items():
+            problems += self._check_entry(key, entry)
+        for name in _track_folders(self.tree.tracks_dir):
+            if name not in registry.tracks:
+                problems.append(
+                    Problem("orphan-folder", name, f"{name}/ is not in the registry", REPAIR)
+                )
+        problems += _check_metadata(registry)
+        return problems
+
+    def _check_entry(self: Engine, key: str, entry: dict[str, Any]) -> list[Problem]:
+        found: list[Problem] = []
+        if not TRACK_ID_RE.fullmatch(key):
+            return [
+                Problem("unsafe-id", key, f"registry key {key!r} is not a valid track id", REBUILD)
+            ]
+        if entry.get("track_id") != key:
+            found.append(
+                Problem(
+                    "key-mismatch",
+                    key,
+                    f"entry {key} says its track_id is {entry.get('track_id')!r}",
+                    REPAIR,
+                )
+            )
+        for field, enum in _ENUMS.items():
+            if entry.get(field) not in enum.__members__.values():
+                found.append(
+                    Problem(
+                        "unknown-value",
+                        key,
+                        f"registry {field} of {key} is {entry.get(field)!r}, "
+                        "not one of the schema's",
+                        f"conductor update --track-id {key} --field {field} --value ...",
+                    )
+                )
+        try:
+            track = self._read_track_file(key)
+        except CorruptFile as err:
+            kind = "missing-track-file" if "missing" in err.reason else "corrupt-track-file"
+            return [*found, Problem(kind, key, err.message, REPAIR)]
+        for field in ("status", "name", "type", "priority"):
+            if track.get(field) != entry.get(field):
+                kind = "status-mismatch" if field == "status" else "field-mismatch"
+                found.append(
+                    Problem(
+                        kind,
+                        key,
+                        f"{field} of {key}: registry says {entry.get(field)!r}, "
+                        f"track.json says {track.get(field)!r}",
+                        REPAIR,
+                    )
+                )
+        return found
+
+    def repair(self: Engine) -> list[str]:
+        """Bring every track.json in line with the registry and the counts with the entries;
+        a copy of everything replaced is kept in backups/. Returns what was done."""
+        done: list[str] = []
+        with self.tree.transaction() as txn:
+            registry = txn.registry
+            for track_id, entry in list(registry.tracks.items()):
+                if not TRACK_ID_RE.fullmatch(track_id) or entry.get("track_id") != track_id:
+                    continue
+                done += self._repair_track(txn, track_id, entry)
+            for name in list(_track_folders(self.tree.tracks_dir)):
+                if name not in registry.tracks:
+                    done += self._adopt_folder(txn, name)
+            done += self._one_active(txn)
+            if _check_metadata(registry):
+                done.append("recounted the registry metadata")
+            active = registry.ids(status=TrackStatus.ACTIVE)
+            registry.set_active(active[0] if active else None)
+            registry.refresh_metadata(self.stamp())
+            txn.registry_changed = True
+        return done
+
+    def _repair_track(self: Engine, txn, track_id: str, entry: dict[str, Any]) -> list[str]:
+        path = self.tree.track_file(track_id, "track.json")
+        try:
+            track = self._read_track_file(track_id, txn)
+        except CorruptFile as err:
+            if path.exists():
+                self._backup(txn, path, f"{track_id}-track.json")
+            txn.write_json(path, _track_from_entry(entry))
+            return [f"{track_id}: rewrote track.json from the registry ({err.reason})"]
+        if entry.get("status") not in TrackStatus.__members__.values():
+            return [
+                f"{track_id}: left as is, the registry status {entry.get('status')!r} is unknown"
+            ]
+        changed = [
+            field
+            for field in ("status", "name", "type", "priority")
+            if track.get(field) != entry.get(field)
+            and (field == "name" or entry.get(field) in _ENUMS[field].__members__.values())
+        ]
+        if not changed:
+            return []
+        track = self._load(txn, track_id)  # keeps a copy and reconciles the status
+        for field in changed:
+            if field != "status":
+                track[field] = entry[field]
+        self._save(txn, track, touch=False)
+        return [f"{track_id}: track.json {', '.join(changed)} now as in the registry"]
+
+    def _adopt_folder(self: Engine, txn, name: str) -> list[str]:
+        try:
+            track = self._read_track_file(name, txn)
+        except (CorruptFile, ConductorError) as err:
+            return [f"{name}: left as is, its track.json is unusable ({err})"]
+        if track.get("track_id") != name:
+            return [f"{name}: left as is, its track.json names {track.get('track_id')!r}"]
+        txn.registry.set_entry(name, registry_entry(track, None))
+        return [f"{name}: added to the registry from its track.json"]
+
+    def _one_active(self: Engine, txn) -> list[str]:
+        """Keep the most recently updated active track, pause the others."""
+        active = txn.registry.ids(status=TrackStatus.ACTIVE)
+        if len(active) < 2:
+            return []
+        active.sort(key=lambda tid: str(txn.registry.tracks[tid].get("updated_at") or ""))
+        done = []
+        for track_id in active[:-1]:
+            track = self._load(txn, track_id)
+            apply_transition(
+                track,
+                TrackStatus.ACTIVE.value,
+                TrackStatus.PAUSED.value,
+                now=self.stamp(),
+                actor="conductor",
+                reason=f"repair: only one track may be active ({active[-1]} kept)",
+            )
+            self._save(txn, track)
+            done.append(f"{track_id}: paused, {active[-1]} stays active")
+        return done
+
+    def rebuild(self: Engine) -> list[str]:
+        """Regenerate the registry from the track files (a lost or corrupt registry). The
+        old file, if any, is kept in backups/; statuses come from the track files."""
+        path = self.tree.registry.path
+        done: list[str] = []
+        doc = RegistryDoc.empty()
+        with self.tree.transaction(replace_registry=doc) as txn:
+            if path.exists():
+                backup = self._backup(txn, path, "track-registry.json")
+                done.append(f"kept the old registry as {backup}")
+            for name in sorted(_track_folders(self.tree.tracks_dir), key=_created_order(self)):
+                done += self._adopt_folder(txn, name)
+            done += self._one_active(txn)
+            active = doc.ids(status=TrackStatus.ACTIVE)
+            doc.set_active(active[0] if active else None)
+            doc.refresh_metadata(self.stamp())
+        done.append(f"registry rebuilt with {len(doc.tracks)} tracks")
+        return done
+
+
+def _created_order(engine: Engine):
+    def key(name: str) -> str:
+        try:
+            track = files.read_json(engine.tree.tracks_dir / name / "track.json", fix=REPAIR)
+        except (OSError, CorruptFile):
+            return ""
+        moment = parse_time(track.get("created_at")) if isinstance(track, dict) else None
+        return moment.isoformat() if moment else ""
+
+    return key
+
+
+def _check_metadata(registry: RegistryDoc) -> list[Problem]:
+    problems = []
+    metadata = (
+        registry.doc.get("metadata") if isinstance(registry.doc.get("metadata"), dict) else {}
+    )
+    actual = {
+        "total_tracks": len(registry.tracks),
+        "active_count": registry.count(TrackStatus.ACTIVE),
+        "completed_count": registry.count(TrackStatus.COMPLETED),
+    }
+    for key, value in actual.items():
+        if metadata.get(key) != value:
+            problems.append(
+                Problem(
+                    "metadata-drift",
+                    None,
+                    f"metadata.{key} is {metadata.get(key)!r} but the entries give {value}",
+                    REPAIR,
+                )
+            )
+    active = registry.ids(status=TrackStatus.ACTIVE)
+    if len(active) > 1:
+        problems.append(
+            Problem(
+                "multiple-active",
+                None,
+                f"{len(active)} tracks are active: {', '.join(active)}",
+                REPAIR,
+            )
+        )
+    expected = active[0] if len(active) == 1 else None
+    if registry.active_track != expected and len(active) < 2:
+        problems.append(
+            Problem(
+                "active-track",
+                registry.active_track,
+                f"active_track is {registry.active_track!r} but the active entry is {expected!r}",
+                REPAIR,
+            )
+        )
+    return problems
+
+
+def _track_from_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A minimal track.json from what the registry knows (when the file is lost)."""
+    track = {k: entry[k] for k in ("track_id", "name", "type", "status", "priority") if k in entry}
+    for key in ("created_at", "updated_at", "started_at", "completed_at", "last_checkpoint"):
+        if key in entry:
+            track[key] = entry[key]
+    track.update(
+        {
+            "context": {
+                "goal": "",
+                "success_criteria": [],
+                "target_files": [],
+                "prerequisites": [],
+            },
+            "steps": [],
+            "progress": entry.get("progress")
+            or {"current_step": 0, "completed_steps": 0, "total_steps": 0, "percentage": 0},
+            "execution": {"mode": "interactive", "auto_advance": False, "pause_on_failure": True},
+        }
+    )
+    return track

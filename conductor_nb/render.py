@@ -1,0 +1,147 @@
+"""Plain-text rendering of command outcomes for terminals (tables, key/value blocks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .commands import Outcome
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line.rstrip()]
+    for row in cells:
+        out.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _short_time(value: Any) -> str:
+    return str(value)[:16].replace("T", " ") if value else "-"
+
+
+def _percent(progress: Any) -> str:
+    if not isinstance(progress, dict):
+        return "-"
+    done, total = progress.get("completed_steps", 0), progress.get("total_steps", 0)
+    return f"{progress.get('percentage', 0):g}% ({done}/{total})" if total else "-"
+
+
+def entries_table(entries: Sequence[dict[str, Any]]) -> str:
+    if not entries:
+        return "no tracks"
+    rows = [
+        (
+            e.get("track_id"),
+            e.get("name"),
+            e.get("status"),
+            e.get("type"),
+            e.get("priority"),
+            _percent(e.get("progress")),
+            _short_time(e.get("updated_at")),
+        )
+        for e in entries
+    ]
+    return table(["id", "name", "status", "type", "priority", "progress", "updated"], rows)
+
+
+def track_block(track: dict[str, Any], detail: bool) -> str:
+    context = track.get("context") or {}
+    lines = [
+        f"{track.get('name')}  [{track.get('status')}]",
+        f"  id        {track.get('track_id')}",
+        f"  type      {track.get('type')}   priority {track.get('priority')}",
+        f"  goal      {context.get('goal') or '-'}",
+        f"  progress  {_percent(track.get('progress'))}",
+        f"  created   {_short_time(track.get('created_at'))}"
+        f"   updated {_short_time(track.get('updated_at'))}",
+    ]
+    if track.get("pause_reason"):
+        lines.append(f"  paused    {track['pause_reason']}")
+    if track.get("track_json_status"):
+        lines.append(
+            f"  note      track.json says {track['track_json_status']}; run `conductor repair`"
+        )
+    if not detail:
+        return "\n".join(lines)
+    metrics = track.get("metrics") or {}
+    if metrics.get("active_duration_ms") is not None:
+        hours = metrics["active_duration_ms"] / 3_600_000
+        lines.append(f"  active    {hours:.1f} h, paused {metrics.get('pause_count', 0)} times")
+    for criterion in context.get("success_criteria") or []:
+        lines.append(f"  criterion {criterion}")
+    steps = track.get("steps") or []
+    if steps:
+        lines.append("steps:")
+        lines += [f"  {s.get('step_id'):<8} {s.get('status'):<12} {s.get('name')}" for s in steps]
+    history = track.get("history") or []
+    if history:
+        lines.append("history:")
+        for event in history:
+            reason = f"  ({event['reason']})" if event.get("reason") else ""
+            moved = f"{event.get('from') or '-'} -> {event.get('to')}"
+            lines.append(f"  {_short_time(event.get('at'))}  {moved}{reason}")
+    return "\n".join(lines)
+
+
+def render(outcome: Outcome) -> str:
+    kind, data = outcome.kind, outcome.data
+    if kind == "entries":
+        return entries_table(data)
+    if kind == "entry":
+        return outcome.message or entries_table([data])
+    if kind == "track":
+        block = track_block(data, outcome.extra.get("detail", False))
+        return f"{outcome.message}\n{block}" if outcome.message else block
+    if kind == "stats":
+        lines = [f"total {data['total']}, active: {data['active_track'] or 'none'}"]
+        for group in ("by_status", "by_type", "by_priority"):
+            counts = ", ".join(f"{k} {v}" for k, v in data[group].items() if v)
+            lines.append(f"{group.replace('_', ' ')}: {counts or '-'}")
+        return "\n".join(lines)
+    if kind == "decisions":
+        rows = [(d.get("id"), _short_time(d.get("timestamp")), d.get("summary")) for d in data]
+        return table(["id", "at", "summary"], rows) if rows else "no decisions"
+    if kind == "assumptions":
+        rows = [(a.get("id"), a.get("status"), a.get("statement")) for a in data]
+        return table(["id", "status", "statement"], rows) if rows else "no assumptions"
+    if kind == "steps":
+        rows = [(s.get("step_id"), s.get("status"), s.get("type"), s.get("name")) for s in data]
+        return table(["id", "status", "type", "name"], rows) if rows else "no steps"
+    if kind == "runs":
+        rows = [
+            (
+                r.get("run_id"),
+                r.get("status"),
+                _short_time(r.get("started_at")),
+                r.get("duration_ms"),
+            )
+            for r in data
+        ]
+        return table(["run", "status", "started", "duration ms"], rows) if rows else "no runs"
+    if kind == "artifacts":
+        rows = [(a["name"], a["size"], a["sha256"][:12]) for a in data]
+        return table(["name", "size", "sha256"], rows) if rows else "no artifacts"
+    if kind == "problems":
+        rows = [(p["kind"], p["message"], p["fix"]) for p in data]
+        return (table(["problem", "detail", "fix"], rows) + "\n" if rows else "") + str(
+            outcome.message
+        )
+    if kind == "actions":
+        return "\n".join(data) if data else str(outcome.message)
+    if outcome.message and kind in ("decision", "assumption", "step", "run", "artifact"):
+        return outcome.message
+    return json.dumps(data, indent=2, ensure_ascii=False)

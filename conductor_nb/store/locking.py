@@ -1,0 +1,216 @@
+"""One re-entrant writer lock per root, shared with the original tool's lock file.
+
+Two locks are taken, always in the same order:
+
+1. ``tracks/.conductor.lock`` through the ``filelock`` package (an OS lock, so a
+   killed process never leaves it held): it orders our own processes.
+2. ``tracks/track-registry.lock``, the original Node.js tool's protocol: created
+   exclusively, holding ``{"pid":..,"timestamp":..}``. While we hold it the original
+   tool waits. A leftover is stale when its pid is dead on this host or its mtime is
+   more than 30 s old (the original tool's own rule), so a crash never blocks for long.
+
+The lock is re-entrant within a process: nested ``with lock:`` blocks (an
+``activate --force`` that pauses another track first) never wait on themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import LockTimeout
+
+DEFAULT_TIMEOUT = 5.0
+TIMEOUT_ENV = "CONDUCTOR_LOCK_TIMEOUT"
+STALE_AFTER = 30.0
+POLL_INTERVAL = 0.02
+
+INTEROP_NAME = "track-registry.lock"
+OS_LOCK_NAME = ".conductor.lock"
+
+_instances: dict[str, RootLock] = {}
+_instances_guard = threading.Lock()
+
+
+def default_timeout() -> float:
+    raw = os.environ.get(TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def lock_for(tracks_dir: Path) -> RootLock:
+    """The process-wide lock of a tracks folder (one object per folder, so re-entrancy
+    holds across every Conductor opened on the same root)."""
+    key = os.path.realpath(tracks_dir)
+    with _instances_guard:
+        lock = _instances.get(key)
+        if lock is None or lock.owner_pid != os.getpid():  # a forked child starts afresh
+            lock = _instances[key] = RootLock(Path(key))
+        return lock
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RootLock:
+    def __init__(self, tracks_dir: Path) -> None:
+        self.tracks_dir = tracks_dir
+        self.interop_path = tracks_dir / INTEROP_NAME
+        self.owner_pid = os.getpid()
+        self._guard = threading.RLock()
+        self._depth = 0
+        self._os_lock = None
+        self._interop_content: bytes | None = None
+        self.timeout = default_timeout()
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    def held(self) -> bool:
+        return self._depth > 0 and self._guard._is_owned()  # type: ignore[attr-defined]
+
+    def acquire(self, timeout: float | None = None) -> None:
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if not self._guard.acquire(timeout=timeout):
+            raise LockTimeout(str(self.interop_path), timeout, "another thread")
+        if self._depth == 0:
+            try:
+                self._acquire_os_lock(deadline, timeout)
+                try:
+                    self._acquire_interop(deadline, timeout)
+                except BaseException:
+                    self._os_lock.release()
+                    raise
+            except BaseException:
+                self._guard.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        if self._depth == 1:
+            try:
+                self._release_interop()
+            finally:
+                self._os_lock.release()
+        self._depth -= 1
+        self._guard.release()
+
+    def __enter__(self) -> RootLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def refresh(self) -> None:
+        """Keep the interop file fresh during a long operation (the original tool
+        deletes locks whose mtime is older than 30 s)."""
+        if self._depth:
+            os.utime(self.interop_path)
+
+    # -- the two locks ---------------------------------------------------------------
+
+    def _acquire_os_lock(self, deadline: float, timeout: float) -> None:
+        if self._os_lock is None:
+            import filelock  # heavy import (~70 ms): only writers pay for it
+
+            self.tracks_dir.mkdir(parents=True, exist_ok=True)
+            self._os_lock = filelock.FileLock(
+                self.tracks_dir / OS_LOCK_NAME, thread_local=False, poll_interval=POLL_INTERVAL
+            )
+        import filelock
+
+        try:
+            self._os_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        except filelock.Timeout:
+            raise LockTimeout(
+                str(self.interop_path), timeout, "another conductor process"
+            ) from None
+
+    def _acquire_interop(self, deadline: float, timeout: float) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        content = json.dumps({"pid": os.getpid(), "timestamp": stamp}, separators=(",", ":"))
+        data = content.encode()
+        while True:
+            try:
+                fd = os.open(self.interop_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                holder = self._break_if_stale()
+                if holder is None:
+                    continue
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(str(self.interop_path), timeout, holder) from None
+                time.sleep(POLL_INTERVAL)
+                continue
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            self._interop_content = data
+            return
+
+    def _break_if_stale(self) -> str | None:
+        """Remove a stale interop lock; return None if removed (or gone), else a holder text."""
+        try:
+            raw = self.interop_path.read_bytes()
+            age = time.time() - self.interop_path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        pid = _lock_pid(raw)
+        if pid is not None and pid == os.getpid():
+            stale = True  # our own leftover: we hold the OS lock, so no thread of ours owns it
+        else:
+            stale = age > STALE_AFTER or (pid is not None and not pid_alive(pid))
+        if not stale:
+            return f"pid {pid}" if pid is not None else "an unknown process"
+        # Move it aside atomically, then check we moved the stale file and not a fresh one.
+        aside = self.interop_path.with_name(f"{INTEROP_NAME}.stale-{secrets.token_hex(4)}")
+        try:
+            os.rename(self.interop_path, aside)
+        except FileNotFoundError:
+            return None
+        try:
+            if aside.read_bytes() != raw:
+                # someone else's fresh lock: put it back unless a newer one exists
+                with contextlib.suppress(FileExistsError):
+                    os.link(aside, self.interop_path)
+        finally:
+            os.unlink(aside)
+        return None
+
+    def _release_interop(self) -> None:
+        try:
+            if self.interop_path.read_bytes() == self._interop_content:
+                os.unlink(self.interop_path)
+        except FileNotFoundError:
+            pass
+        self._interop_content = None
+
+
+def _lock_pid(raw: bytes) -> int | None:
+    try:
+        pid = json.loads(raw).get("pid")
+    except (ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) else None

@@ -1,0 +1,191 @@
+"""The on-disk tree of one root and the all-or-nothing transactions that change it.
+
+A transaction takes the root's lock, finishes or rolls back whatever an earlier
+process left half done, collects the files to write, and commits them through a
+small journal:
+
+1. ``tracks/.conductor-journal.json`` is written (atomically) with the full content of
+   every small file to write and, if the registry changes too, a checksum of its
+   new text;
+2. the registry is replaced: this is the commit point;
+3. the small files are replaced;
+4. the journal is removed.
+
+On the next lock, a journal whose registry checksum matches the file on disk is
+rolled forward (step 3 again: every write is a whole-file replace, so replaying is
+harmless); one whose checksum does not match never reached the commit point and is
+dropped. Temp files all live in ``tracks/.conductor-tmp/``, so leftovers of a killed
+writer are found by listing one folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import files
+from .locking import lock_for
+from .paths import check_track_id, inside
+from .registry import Registry, RegistryDoc
+
+JOURNAL_NAME = ".conductor-journal.json"
+TMP_DIR_NAME = ".conductor-tmp"
+
+_registries: dict[str, Registry] = {}
+
+
+def _registry_for(tracks_dir: Path) -> Registry:
+    key = os.path.realpath(tracks_dir)
+    registry = _registries.get(key)
+    if registry is None:
+        registry = _registries[key] = Registry(tracks_dir)
+    return registry
+
+
+class Tree:
+    """Paths of a conductor root, and transactions over them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tracks_dir = root / "tracks"
+        self.tmp_dir = self.tracks_dir / TMP_DIR_NAME
+        self.journal_path = self.tracks_dir / JOURNAL_NAME
+        self.backups_dir = root / "backups"
+        self.registry = _registry_for(self.tracks_dir)
+        self.lock = lock_for(self.tracks_dir)
+
+    # -- paths ----------------------------------------------------------------------
+
+    def track_dir(self, track_id: str) -> Path:
+        return inside(self.tracks_dir, check_track_id(track_id))
+
+    def track_file(self, track_id: str, *parts: str) -> Path:
+        return inside(self.track_dir(track_id), *parts)
+
+    # -- reading --------------------------------------------------------------------
+
+    def load_registry(self) -> RegistryDoc:
+        if os.path.exists(self.journal_path):  # a writer died mid-commit: finish it first
+            with self.transaction():
+                pass
+        return self.registry.load()
+
+    # -- writing --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, replace_registry: RegistryDoc | None = None) -> Iterator[Transaction]:
+        """Lock, recover, collect writes, commit. ``replace_registry`` starts from a new
+        registry instead of loading the file (``rebuild`` of a lost or corrupt one)."""
+        with self.lock:
+            outermost = self.lock.depth == 1
+            if outermost:
+                self._recover()
+            txn = _current.get(id(self.registry))
+            if txn is not None:  # nested: join the outer transaction
+                yield txn
+                return
+            registry = replace_registry or self.registry.load()
+            txn = Transaction(self, registry)
+            txn.registry_changed = replace_registry is not None
+            _current[id(self.registry)] = txn
+            try:
+                yield txn
+                txn.commit()
+            except BaseException:
+                self.registry.invalidate()  # the cached doc may hold uncommitted changes
+                raise
+            finally:
+                del _current[id(self.registry)]
+
+    def _recover(self) -> None:
+        """Finish or drop a commit that a killed writer left, and remove its temp files."""
+        journal = files.read_json(self.journal_path, fix="conductor repair", default=None)
+        if journal is not None:
+            expected = journal.get("registry_crc")
+            if expected is None or _registry_crc(self.registry.path) == expected:
+                for item in journal["writes"]:
+                    path = inside(self.root, item["path"])
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    files.atomic_write(path, base64.b64decode(item["data"]), tmp_dir=self.tmp_dir)
+            files.remove_quietly(self.journal_path)
+            files.fsync_dir(self.tracks_dir)
+            self.registry.invalidate()
+        try:
+            leftovers = os.listdir(self.tmp_dir)
+        except FileNotFoundError:
+            return
+        for name in leftovers:
+            files.remove_quietly(self.tmp_dir / name)
+
+
+_current: dict[int, Transaction] = {}  # the open transaction of each registry
+
+
+class Transaction:
+    """Files to write together; nothing reaches the disk before ``commit``."""
+
+    def __init__(self, tree: Tree, registry: RegistryDoc) -> None:
+        self.tree = tree
+        self.registry = registry
+        self.registry_changed = False
+        self.writes: dict[Path, bytes] = {}
+        self.after_commit: list = []
+
+    def write(self, path: Path, content: str | bytes) -> None:
+        self.writes[path] = content.encode("utf-8") if isinstance(content, str) else content
+
+    def write_json(self, path: Path, data: object) -> None:
+        self.write(path, files.dumps(data))
+
+    def pending(self, path: Path) -> bytes | None:
+        """What this transaction will write to ``path`` (so a later step reads its own writes)."""
+        return self.writes.get(path)
+
+    def commit(self) -> None:
+        tree = self.tree
+        if not self.writes and not self.registry_changed:
+            return
+        tree.tmp_dir.mkdir(parents=True, exist_ok=True)
+        registry_text = self.registry.encode().encode("utf-8") if self.registry_changed else None
+        if len(self.writes) + (registry_text is not None) > 1:
+            journal = {
+                "registry_crc": _crc(registry_text) if registry_text is not None else None,
+                "writes": [
+                    {
+                        "path": os.path.relpath(path, tree.root),
+                        "data": base64.b64encode(data).decode("ascii"),
+                    }
+                    for path, data in self.writes.items()
+                ],
+            }
+            files.atomic_write(tree.journal_path, files.dumps(journal), tmp_dir=tree.tmp_dir)
+        if registry_text is not None:
+            files.atomic_write(tree.registry.path, registry_text, tmp_dir=tree.tmp_dir)
+            tree.registry.adopt(self.registry)
+        synced: set[Path] = set()
+        for path, data in self.writes.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.atomic_write(path, data, tmp_dir=tree.tmp_dir, sync_dir=False)
+            synced.add(path.parent)
+        for folder in synced:
+            files.fsync_dir(folder)
+        if os.path.exists(tree.journal_path):
+            os.unlink(tree.journal_path)
+            files.fsync_dir(tree.tracks_dir)
+        for callback in self.after_commit:
+            callback()
+
+
+def _crc(data: bytes) -> str:
+    return f"{len(data)}:{zlib.crc32(data):08x}"
+
+
+def _registry_crc(path: Path) -> str | None:
+    try:
+        return _crc(path.read_bytes())
+    except FileNotFoundError:
+        return None

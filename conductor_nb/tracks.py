@@ -1,0 +1,243 @@
+"""Pure functions over a track's JSON document: new tracks, transitions, progress, metrics.
+
+The engine keeps tracks as the plain dicts read from track.json, so every field the
+original tool (or a later version of ours) wrote survives a read-modify-write.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from .vocab import DONE_STEP_STATUSES, StepStatus, TrackStatus
+
+Track = dict[str, Any]
+
+# Fields of track.json that the registry entry mirrors (besides the always-present ones).
+ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint")
+
+
+def iso(moment: datetime) -> str:
+    """The original tool's timestamp format: UTC, milliseconds, 'Z'."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def new_track(
+    track_id: str,
+    name: str,
+    *,
+    type: str,  # noqa: A002
+    priority: str,
+    goal: str,
+    now: str,
+    actor: str,
+    description: str | None = None,
+    success_criteria: list[str] | None = None,
+    tags: list[str] | None = None,
+) -> Track:
+    track: Track = {
+        "track_id": track_id,
+        "name": name,
+        "type": type,
+        "status": TrackStatus.DRAFT.value,
+        "priority": priority,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if description:
+        track["description"] = description
+    track["source"] = {"type": "user-created", "created_by": actor}
+    track["context"] = {
+        "goal": goal,
+        "success_criteria": list(success_criteria or []),
+        "target_files": [],
+        "prerequisites": [],
+    }
+    track["steps"] = []
+    track["progress"] = {"current_step": 0, "completed_steps": 0, "total_steps": 0, "percentage": 0}
+    track["execution"] = {"mode": "interactive", "auto_advance": False, "pause_on_failure": True}
+    if tags:
+        track["metadata"] = {"tags": list(tags)}
+    track["history"] = [
+        {"from": None, "to": "draft", "at": now, "reason": "created", "actor": actor}
+    ]
+    return track
+
+
+def registry_entry(track: Track, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The registry entry for ``track``: a shallow merge over the previous entry, so fields
+    that other tools put there are kept (the original tool merges the same way)."""
+    entry = dict(previous or {})
+    for key in ("track_id", "name", "type", "status", "priority", "created_at", "updated_at"):
+        entry[key] = track.get(key)
+    entry["path"] = track["track_id"]
+    entry["progress"] = copy.deepcopy(track.get("progress", {}))
+    for key in ENTRY_FIELDS:
+        if key in track:
+            entry[key] = track[key]
+        else:
+            entry.pop(key, None)
+    return entry
+
+
+def apply_transition(
+    track: Track, source: str, target: str, *, now: str, actor: str, reason: str | None
+) -> None:
+    """Set the status, stamp the timestamps the schema has, and append to history."""
+    track["status"] = target
+    if target == TrackStatus.ACTIVE:
+        if "started_at" not in track:
+            track["started_at"] = now
+        if source == TrackStatus.PAUSED:
+            track["resumed_at"] = now
+            track.pop("paused_at", None)
+            track.pop("pause_reason", None)
+    elif target == TrackStatus.PAUSED:
+        track["paused_at"] = now
+        track["pause_reason"] = reason or "Manual pause"
+    elif target == TrackStatus.COMPLETED:
+        track["completed_at"] = now
+    elif target == TrackStatus.FAILED:
+        track["failed_at"] = now
+        if reason:
+            track["failure_reason"] = reason
+    elif target == TrackStatus.CANCELLED:
+        track["cancelled_at"] = now
+        if reason:
+            track["cancel_reason"] = reason
+    elif target == TrackStatus.ARCHIVED:
+        track["archived_at"] = now
+    elif target == TrackStatus.READY:
+        track["ready_at"] = now
+    elif target == TrackStatus.DRAFT and source == TrackStatus.FAILED:
+        metrics = track.setdefault("metrics", {})
+        metrics["retry_count"] = int(metrics.get("retry_count", 0)) + 1
+    event = {"from": source, "to": target, "at": now, "reason": reason, "actor": actor}
+    track.setdefault("history", []).append(event)
+
+
+def recompute_progress(track: Track) -> None:
+    steps = [step for step in track.get("steps", []) if isinstance(step, dict)]
+    counts = {status.value: 0 for status in StepStatus}
+    for step in steps:
+        status = step.get("status")
+        if status in counts:
+            counts[status] += 1
+    done = sum(counts[s] for s in DONE_STEP_STATUSES)
+    current = next(
+        (i for i, step in enumerate(steps) if step.get("status") not in DONE_STEP_STATUSES),
+        len(steps),
+    )
+    progress = track.setdefault("progress", {})
+    progress["current_step"] = current
+    progress["completed_steps"] = counts[StepStatus.COMPLETED]
+    progress["total_steps"] = len(steps)
+    progress["percentage"] = round(100 * done / len(steps), 1) if steps else 0
+    if current < len(steps) and steps[current].get("step_id"):
+        progress["current_step_id"] = steps[current]["step_id"]
+    else:
+        progress.pop("current_step_id", None)
+    progress["steps_status"] = {
+        key: counts[key] for key in ("pending", "completed", "failed", "skipped")
+    }
+
+
+def active_intervals(track: Track, now: datetime) -> list[tuple[datetime, datetime]]:
+    """Intervals the track spent active, from its history (or its timestamps if it has none)."""
+    history = [e for e in track.get("history", []) if isinstance(e, dict)]
+    intervals = []
+    if history:
+        opened: datetime | None = None
+        for event in history:
+            at = parse_time(event.get("at"))
+            if at is None:
+                continue
+            if event.get("to") == TrackStatus.ACTIVE and opened is None:
+                opened = at
+            elif event.get("to") != TrackStatus.ACTIVE and opened is not None:
+                intervals.append((opened, at))
+                opened = None
+        if opened is not None:
+            intervals.append((opened, now))
+        return intervals
+    started = parse_time(track.get("started_at"))
+    if started is None:
+        return []
+    end = _end_time(track) or now
+    return [(started, max(started, end))]
+
+
+def _end_time(track: Track) -> datetime | None:
+    for key in ("completed_at", "failed_at", "cancelled_at"):
+        moment = parse_time(track.get(key))
+        if moment is not None:
+            return moment
+    return None
+
+
+def compute_metrics(track: Track, now: datetime) -> dict[str, Any]:
+    """Total duration (first start to end, or now), active duration excluding pauses,
+    pause count; other metrics fields already present are kept."""
+    metrics = dict(track.get("metrics") or {})
+    started = parse_time(track.get("started_at"))
+    status = track.get("status")
+    if started is not None:
+        end = _end_time(track) if status not in (TrackStatus.ACTIVE, TrackStatus.PAUSED) else None
+        metrics["total_duration_ms"] = max(0, int(((end or now) - started).total_seconds() * 1000))
+    active_ms = sum((b - a).total_seconds() for a, b in active_intervals(track, now)) * 1000
+    metrics["active_duration_ms"] = max(0, int(active_ms))
+    history = track.get("history", [])
+    pauses = sum(1 for e in history if isinstance(e, dict) and e.get("to") == TrackStatus.PAUSED)
+    if not history and track.get("paused_at"):
+        pauses = 1
+    metrics["pause_count"] = pauses
+    return metrics
+
+
+_TIMESTAMP_STATUSES = (
+    ("created_at", TrackStatus.DRAFT),
+    ("started_at", TrackStatus.ACTIVE),
+    ("paused_at", TrackStatus.PAUSED),
+    ("resumed_at", TrackStatus.ACTIVE),
+    ("completed_at", TrackStatus.COMPLETED),
+    ("failed_at", TrackStatus.FAILED),
+    ("cancelled_at", TrackStatus.CANCELLED),
+    ("archived_at", TrackStatus.ARCHIVED),
+)
+
+
+def reconstruct_history(track: Track) -> list[dict[str, Any]]:
+    """A history for a track written without one (by the original tool), from the
+    timestamps it has, so durations stay right once our own events are appended."""
+    stamped = []
+    for key, status in _TIMESTAMP_STATUSES:
+        moment = parse_time(track.get(key))
+        if moment is not None:
+            stamped.append((moment, key, status.value))
+    stamped.sort(key=lambda item: item[0])
+    events, previous = [], None
+    for moment, key, status in stamped:
+        if status == previous:
+            continue
+        events.append(
+            {
+                "from": previous,
+                "to": status,
+                "at": iso(moment),
+                "reason": f"reconstructed from {key}",
+                "actor": "conductor",
+            }
+        )
+        previous = status
+    return events
