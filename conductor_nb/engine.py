@@ -124,8 +124,6 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin):
         active track."""
         registry = registry or self.registry()
         if ref is None:
-            if registry.active_track and registry.entry(registry.active_track):
-                return registry.active_track
             active = registry.ids(status=TrackStatus.ACTIVE)
             if active:
                 return active[0]

@@ -1,0 +1,81 @@
+"""The engine and the CLI never load IPython, ipywidgets, pandas or matplotlib (nor pydantic
+on the CLI's hot paths), checked in a real subprocess; and the public API exports exactly
+what it means to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import conductor_nb
+
+HEAVY = ("IPython", "ipywidgets", "pandas", "matplotlib")
+
+PROBE = """
+import json, sys, os
+from conductor_nb.cli import main
+from conductor_nb.engine import Engine
+e = Engine(os.environ["CONDUCTOR_ROOT"])
+e.create("Probe track")
+e.transition("Probe track", "activate")
+e.decide(None, "probe")
+e.validate()
+for argv in (["list"], ["stats"], ["show"], ["create", "--name", "Second probe"], ["pause"]):
+    assert main(argv) == 0, argv
+print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)))
+"""
+
+
+def _loaded(code: str, root: Path) -> set[str]:
+    env = {**os.environ, "CONDUCTOR_ROOT": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_engine_and_cli_load_no_notebook_or_analytics_library(root: Path) -> None:
+    """Running the engine and the CLI's commands imports none of the heavy libraries."""
+    loaded = _loaded(PROBE, root)
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    assert "conductor_nb" in loaded
+
+
+def test_cli_list_does_not_import_pydantic_or_filelock(root: Path) -> None:
+    """`conductor list` (the hot read path) imports neither pydantic nor filelock."""
+    code = (
+        "import sys, json\nfrom conductor_nb.cli import main\nassert main(['list']) == 0\n"
+        "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    loaded = _loaded(code, root)
+    assert "pydantic" not in loaded and "filelock" not in loaded
+
+
+def test_public_api_is_exactly_the_exports() -> None:
+    """Every name in __all__ resolves, and nothing public is exported by accident."""
+    for name in conductor_nb.__all__:
+        assert getattr(conductor_nb, name) is not None
+    public = {n for n in dir(conductor_nb) if not n.startswith("_")}
+    modules = {n for n in public if type(getattr(conductor_nb, n)).__name__ == "module"}
+    assert public - modules - {"annotations", "import_module", "TYPE_CHECKING", "Any"} == set(
+        conductor_nb.__all__
+    )
+
+
+def test_ruff_bans_heavy_imports_in_engine(tmp_path: Path) -> None:
+    """The ruff banned-api rule fires for pandas in an engine module (the lint keeps layers)."""
+    probe = Path(conductor_nb.__file__).parent / "_ban_probe.py"
+    probe.write_text("import pandas  # noqa: F401\n")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--select", "TID251", str(probe)],
+            capture_output=True,
+            text=True,
+            cwd=Path(conductor_nb.__file__).parents[1],
+        )
+    finally:
+        probe.unlink()
+    assert result.returncode == 1 and "TID251" in result.stdout
