@@ -255,12 +255,39 @@ def build_parser(prog: str = "conductor") -> argparse.ArgumentParser:
     p = command("project", "the project config every track inherits")
     _context_options(p)
 
+    p = command("checkpoint", "snapshot a track's files (restorable, content-addressed)")
+    _track_arg(p)
+    p.add_argument("--reason", default="manual checkpoint", help="why")
+    p.add_argument("--pin", action="store_true", help="never prune this checkpoint")
+    p = command("checkpoints", "a track's checkpoints, newest first (--id: one in full)")
+    _track_arg(p)
+    p.add_argument("--id", dest="checkpoint", help="show this checkpoint's manifest")
+    p = command("verify", "recompute every checksum of a track's checkpoints")
+    p.add_argument("checkpoint", nargs="?", help="one checkpoint (default: all)")
+    _track_option(p)
+    p = command("diff", "files and decisions changed between checkpoints (or now)")
+    p.add_argument("older", help="checkpoint id, number or 'last'")
+    p.add_argument("newer", nargs="?", help="default: the track as it is now")
+    _track_option(p)
+    p = command("restore", "restore a track from a checkpoint (the current state is kept)")
+    p.add_argument("checkpoint", help="checkpoint id, number or 'last'")
+    _track_option(p)
+    p = command("prune", "delete all but the newest checkpoints (never pinned ones)")
+    p.add_argument("--keep", type=int, default=10, help="how many to keep (default 10)")
+    _track_option(p)
+
     command("validate", "report every disagreement between the registry and the track files")
     command("repair", "bring track files in line with the registry (copies kept in backups/)")
     command("rebuild", "regenerate a lost or corrupt registry from the track files")
     p = command("schema", "print the JSON Schema of a track")
     p.add_argument("--registry", action="store_true", help="the registry's schema instead")
     return parser
+
+
+def _track_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--track-id", "--track", dest="track_id", metavar="TRACK", help="default: the active track"
+    )
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -523,6 +550,63 @@ def _project(engine, ns) -> Outcome:
     else:
         data = engine.project_config()
     return Outcome("project", data)
+
+
+@_handler("checkpoint")
+def _checkpoint(engine, ns) -> Outcome:
+    manifest = engine.create_checkpoint(_ref(ns), reason=ns.reason, pinned=ns.pin)
+    meta = manifest["metadata"]
+    return Outcome(
+        "checkpoint",
+        manifest,
+        f"{manifest['checkpoint_id']} of {manifest['track_id']}: {meta['file_count']} files, "
+        f"{meta['size_bytes']} bytes, {meta['new_bytes']} new bytes stored",
+    )
+
+
+@_handler("checkpoints")
+def _checkpoints(engine, ns) -> Outcome:
+    if ns.checkpoint:
+        return Outcome("checkpoint", engine.checkpoint(_ref(ns), ns.checkpoint))
+    return Outcome("checkpoints", engine.checkpoints(_ref(ns)))
+
+
+@_handler("verify")
+def _verify(engine, ns) -> Outcome:
+    wanted = (
+        [ns.checkpoint]
+        if ns.checkpoint
+        else [m["checkpoint_id"] for m in engine.checkpoints(ns.track_id)]
+    )
+    damage = [d for cp in wanted for d in engine.verify_checkpoint(ns.track_id, cp)]
+    message = f"{len(damage)} damaged" if damage else f"{len(wanted)} checkpoints intact"
+    return Outcome("damage", damage, message, exit_code=1 if damage else 0)
+
+
+@_handler("diff")
+def _diff(engine, ns) -> Outcome:
+    return Outcome("diff", engine.diff_checkpoints(ns.track_id, ns.older, ns.newer))
+
+
+@_handler("restore")
+def _restore(engine, ns) -> Outcome:
+    done = engine.restore_checkpoint(ns.track_id, ns.checkpoint)
+    return Outcome(
+        "restored",
+        done,
+        f"restored {done['track_id']} from {done['restored']} "
+        f"(the state before is {done['safety_checkpoint']})",
+    )
+
+
+@_handler("prune")
+def _prune(engine, ns) -> Outcome:
+    done = engine.prune_checkpoints(ns.track_id, keep=ns.keep)
+    return Outcome(
+        "pruned",
+        done,
+        f"removed {len(done['removed'])} checkpoints and {done['blobs_removed']} blobs",
+    )
 
 
 @_handler("validate")

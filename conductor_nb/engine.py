@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import lifecycle
+from .checkpoints import CheckpointsMixin
 from .context import ContextMixin
 from .errors import (
     ActiveTrackExists,
@@ -88,7 +89,7 @@ def _check_text(value: str | None, what: str, limit: int = 10_000) -> str:
     return value
 
 
-class Engine(RunsMixin, ContextMixin, MaintenanceMixin):
+class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
     """Tracks of one conductor root (``<project>/.claude/conductor`` by default)."""
 
     def __init__(

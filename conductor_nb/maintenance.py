@@ -106,6 +106,7 @@ class MaintenanceMixin:
             for track_id, entry in list(registry.tracks.items()):
                 if not TRACK_ID_RE.fullmatch(track_id) or entry.get("track_id") != track_id:
                     continue
+                done += self._repair_context_lists(txn, track_id)
                 done += self._repair_track(txn, track_id, entry)
             for name in list(_track_folders(self.tree.tracks_dir)):
                 if name not in registry.tracks:
@@ -117,6 +118,20 @@ class MaintenanceMixin:
             registry.set_active(active[0] if active else None)
             registry.refresh_metadata(self.stamp())
             txn.registry_changed = True
+        return done
+
+    def _repair_context_lists(self: Engine, txn, track_id: str) -> list[str]:
+        """A corrupt decisions.json or assumptions.json is moved to backups/ and restarted
+        empty (its bytes stay recoverable there)."""
+        done = []
+        for name in ("decisions.json", "assumptions.json"):
+            path = self.tree.track_file(track_id, "context", name)
+            try:
+                self._read_list(track_id, name, txn)
+            except CorruptFile as err:
+                backup = self._backup(txn, path, f"{track_id}-{name}")
+                txn.write(path, "[]")
+                done.append(f"{track_id}: {name} was unreadable ({err.reason}); kept as {backup}")
         return done
 
     def _repair_track(self: Engine, txn, track_id: str, entry: dict[str, Any]) -> list[str]:

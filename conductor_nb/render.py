@@ -140,8 +140,43 @@ def render(outcome: Outcome) -> str:
         return (table(["problem", "detail", "fix"], rows) + "\n" if rows else "") + str(
             outcome.message
         )
+    if kind == "checkpoints":
+        rows = [
+            (
+                m["checkpoint_id"],
+                _short_time(m.get("created_at")),
+                m.get("kind"),
+                "yes" if m.get("pinned") else "",
+                m["metadata"]["file_count"],
+                m["metadata"]["size_bytes"],
+                m.get("reason"),
+            )
+            for m in data
+        ]
+        headers = ["checkpoint", "created", "kind", "pinned", "files", "bytes", "reason"]
+        return table(headers, rows) if rows else "no checkpoints"
+    if kind == "damage":
+        rows = [(d["checkpoint"], d["path"], d["problem"]) for d in data]
+        return (table(["checkpoint", "file", "problem"], rows) + "\n" if rows else "") + str(
+            outcome.message
+        )
+    if kind == "diff":
+        lines = [f"{data['from']} -> {data['to']}"]
+        for label in ("added", "removed", "changed"):
+            lines += [f"  {label:<8} {path}" for path in data[label]]
+        lines += [f"  decision {d['id']}: {d['summary']}" for d in data["decisions_added"]]
+        return "\n".join(lines)
     if kind == "actions":
         return "\n".join(data) if data else str(outcome.message)
-    if outcome.message and kind in ("decision", "assumption", "step", "run", "artifact"):
+    if outcome.message and kind in (
+        "decision",
+        "assumption",
+        "step",
+        "run",
+        "artifact",
+        "checkpoint",
+        "restored",
+        "pruned",
+    ):
         return outcome.message
     return json.dumps(data, indent=2, ensure_ascii=False)

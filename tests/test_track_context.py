@@ -168,3 +168,22 @@ def test_models_round_trip_unknown_fields(api: Conductor, root: Path) -> None:
     assert dumped["future_field"] == {"x": 1}
     assert dumped["context"]["future_context"] == [1, 2]
     assert dumped["created_at"].endswith("Z")
+
+
+def test_corrupt_decisions_file_is_reported_then_repaired_with_a_copy(
+    api: Conductor, root: Path
+) -> None:
+    """A corrupt decisions.json gives an error naming the file and `conductor repair`;
+    repair keeps the bytes in backups/ and starts the list afresh."""
+    from conductor_nb.errors import CorruptFile
+
+    path = next(root.glob("tracks/*/context/decisions.json"))
+    path.write_text("[{broken")
+    with pytest.raises(CorruptFile, match=r"decisions\.json.*conductor repair"):
+        api.decide("anything")
+    assert path.read_text() == "[{broken"  # never overwritten silently
+    (done,) = api.repair()
+    assert "decisions.json was unreadable" in done
+    (backup,) = (root / "backups").glob("*decisions.json")
+    assert backup.read_text() == "[{broken"
+    assert api.decide("after repair").id == "decision-1"

@@ -111,6 +111,8 @@ class Tree:
                     path = inside(self.root, item["path"])
                     path.parent.mkdir(parents=True, exist_ok=True)
                     files.atomic_write(path, base64.b64decode(item["data"]), tmp_dir=self.tmp_dir)
+                for relative in journal.get("deletes", []):
+                    files.remove_quietly(inside(self.root, relative))
             files.remove_quietly(self.journal_path)
             files.fsync_dir(self.tracks_dir)
             self.registry.invalidate()
@@ -133,10 +135,17 @@ class Transaction:
         self.registry = registry
         self.registry_changed = False
         self.writes: dict[Path, bytes] = {}
+        self.deletes: set[Path] = set()
         self.after_commit: list = []
 
     def write(self, path: Path, content: str | bytes) -> None:
+        self.deletes.discard(path)
         self.writes[path] = content.encode("utf-8") if isinstance(content, str) else content
+
+    def delete(self, path: Path) -> None:
+        """Remove ``path`` with the rest of the change (callers keep a copy first)."""
+        self.writes.pop(path, None)
+        self.deletes.add(path)
 
     def write_json(self, path: Path, data: object) -> None:
         self.write(path, files.dumps(data))
@@ -147,11 +156,11 @@ class Transaction:
 
     def commit(self) -> None:
         tree = self.tree
-        if not self.writes and not self.registry_changed:
+        if not self.writes and not self.deletes and not self.registry_changed:
             return
         tree.tmp_dir.mkdir(parents=True, exist_ok=True)
         registry_text = self.registry.encode().encode("utf-8") if self.registry_changed else None
-        if len(self.writes) + (registry_text is not None) > 1:
+        if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {
                 "registry_crc": _crc(registry_text) if registry_text is not None else None,
                 "writes": [
@@ -161,6 +170,7 @@ class Transaction:
                     }
                     for path, data in self.writes.items()
                 ],
+                "deletes": sorted(os.path.relpath(path, tree.root) for path in self.deletes),
             }
             files.atomic_write(tree.journal_path, files.dumps(journal), tmp_dir=tree.tmp_dir)
         if registry_text is not None:
@@ -170,6 +180,9 @@ class Transaction:
         for path, data in self.writes.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             files.atomic_write(path, data, tmp_dir=tree.tmp_dir, sync_dir=False)
+            synced.add(path.parent)
+        for path in self.deletes:
+            files.remove_quietly(path)
             synced.add(path.parent)
         for folder in synced:
             files.fsync_dir(folder)

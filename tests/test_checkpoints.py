@@ -1,0 +1,250 @@
+"""Checkpoints restore a whole track byte for byte, store each content once, catch any
+damage, and refuse manifests or blobs that try to escape or explode."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conductor_nb.engine import Engine
+from conductor_nb.errors import CorruptFile, InvalidInput
+
+# File names: unicode letters included, no separators, no dot-only names.
+_name = st.text(
+    alphabet=st.characters(
+        categories=("L", "N"), include_characters="-_ .", exclude_characters="/\\\x00"
+    ),
+    min_size=1,
+    max_size=12,
+).filter(lambda n: n.strip(". ") == n and n not in {".", ".."})
+_content = st.one_of(
+    st.binary(max_size=4096),
+    st.text(max_size=2000).map(str.encode),
+    st.dictionaries(st.text(max_size=8), st.integers(), max_size=20).map(
+        lambda d: json.dumps(d).encode()
+    ),
+    st.just(b""),
+)
+_tree = st.dictionaries(
+    st.lists(_name, min_size=1, max_size=3).map("/".join), _content, min_size=1, max_size=12
+).filter(
+    # a name cannot be both a file and a folder
+    lambda tree: not any(other.startswith(path + "/") for path in tree for other in tree)
+)
+
+
+def _snapshot(track_dir: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(track_dir).as_posix(): p.read_bytes()
+        for p in sorted(track_dir.rglob("*"))
+        if p.is_file() and "checkpoints" not in p.relative_to(track_dir).parts
+    }
+
+
+def _new_track(root: Path) -> tuple[Engine, str, Path]:
+    engine = Engine(root)
+    track_id = engine.create("Snapshot subject")["track_id"]
+    engine.transition(track_id, "activate")
+    return engine, track_id, engine.tree.track_dir(track_id)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=_tree, second=_tree)
+def test_random_trees_restore_byte_for_byte(tmp_path_factory, first, second) -> None:
+    """Artifacts of any shape (binary, text, JSON, empty, nested, unicode names) come back
+    exactly; files added after the checkpoint are removed by the restore."""
+    engine, track_id, track_dir = _new_track(tmp_path_factory.mktemp("r") / "root")
+    for name, data in first.items():
+        engine.add_artifact(track_id, name, data=data)
+    engine.decide(track_id, "before")
+    before = _snapshot(track_dir)
+    engine.create_checkpoint(track_id, reason="round trip")
+    for name, data in second.items():
+        engine.add_artifact(track_id, name, data=data + b"!")
+    engine.decide(track_id, "after")
+    engine.restore_checkpoint(track_id, "last")
+    after = _snapshot(track_dir)
+    assert _work(after) == _work(before)
+    assert {k: v for k, v in after.items() if k != "track.json"} == {
+        k: v for k, v in before.items() if k != "track.json"
+    }
+    assert engine.validate() == []
+
+
+def _work(files: dict[str, bytes]) -> dict:
+    """track.json without its lifecycle fields (which a restore keeps current)."""
+    from conductor_nb.checkpoints import LIFECYCLE_KEYS
+
+    track = json.loads(files["track.json"])
+    return {k: v for k, v in track.items() if k not in (*LIFECYCLE_KEYS, "updated_at")}
+
+
+def test_unchanged_content_is_stored_once(root: Path) -> None:
+    """Two checkpoints of the same artifacts share their blobs: only changed files add one."""
+    engine, track_id, track_dir = _new_track(root)
+    for i in range(5):
+        engine.add_artifact(track_id, f"big-{i}.txt", data=(f"line {i}\n" * 5000).encode())
+    engine.create_checkpoint(track_id)
+    blobs = track_dir / "checkpoints" / "blobs"
+    count = len(list(blobs.glob("*/*.zst")))
+    assert count == 5 + 2  # five artifacts, track.json, and "[]" (decisions and assumptions)
+    engine.create_checkpoint(track_id)  # track.json changed (last_checkpoint): one new blob
+    assert len(list(blobs.glob("*/*.zst"))) == count + 1
+    engine.add_artifact(track_id, "big-0.txt", data=b"changed")
+    engine.create_checkpoint(track_id)  # + the changed artifact + track.json
+    assert len(list(blobs.glob("*/*.zst"))) == count + 3
+    manifest = engine.checkpoint(track_id, "1")
+    assert manifest["metadata"]["compression_ratio"] > 0.9  # repetitive text compresses well
+    assert manifest["checksum"].startswith("sha256:")
+
+
+def test_every_flipped_byte_of_blob_or_manifest_is_caught(root: Path) -> None:
+    """A single flipped byte anywhere in any blob or in the manifest fails verify, names
+    the damaged file, and makes restore refuse."""
+    engine, track_id, track_dir = _new_track(root)
+    engine.add_artifact(track_id, "notes.md", data=b"# notes\n" * 50)
+    engine.add_artifact(track_id, "tiny", data=b"x")
+    engine.create_checkpoint(track_id)
+    manifest_path = track_dir / "checkpoints" / "checkpoint-001.json"
+    manifest = json.loads(manifest_path.read_text())
+    by_sha: dict[str, list[str]] = {}  # one blob may hold several files ("[]")
+    for entry in manifest["files"]:
+        by_sha.setdefault(entry["sha256"], []).append(entry["path"])
+    for blob in sorted((track_dir / "checkpoints" / "blobs").glob("*/*.zst")):
+        original = blob.read_bytes()
+        for i in range(len(original)):
+            damaged = bytearray(original)
+            damaged[i] ^= 0x01
+            blob.write_bytes(bytes(damaged))
+            damage = engine.verify_checkpoint(track_id, "1")
+            assert sorted(d["path"] for d in damage) == sorted(by_sha[blob.name[:-4]]), i
+        blob.write_bytes(original)
+    assert engine.verify_checkpoint(track_id, "1") == []
+    text = manifest_path.read_bytes()
+    for i in range(0, len(text), 7):
+        damaged = bytearray(text)
+        damaged[i] ^= 0x01
+        manifest_path.write_bytes(bytes(damaged))
+        assert engine.verify_checkpoint(track_id, "1"), i
+    manifest_path.write_bytes(text)
+    blob = next((track_dir / "checkpoints" / "blobs").glob("*/*.zst"))
+    blob.write_bytes(blob.read_bytes()[:-1])
+    before = _snapshot(track_dir)
+    with pytest.raises(CorruptFile, match="conductor checkpoint verify"):
+        engine.restore_checkpoint(track_id, "1")
+    assert _snapshot(track_dir) == before
+
+
+def _forge(engine: Engine, track_id: str, mutate) -> None:
+    """Rewrite checkpoint-001's manifest through ``mutate`` and re-seal its checksum, as an
+    attacker who knows the format would."""
+    from conductor_nb.checkpoints import manifest_checksum
+
+    path = engine.tree.track_dir(track_id) / "checkpoints" / "checkpoint-001.json"
+    manifest = json.loads(path.read_text())
+    mutate(manifest)
+    manifest["checksum"] = manifest_checksum(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    "evil", ["../../outside.txt", "/etc/passwd", "context/../../x", "checkpoints/x"]
+)
+def test_manifest_paths_outside_the_track_are_refused(
+    root: Path, tmp_path: Path, evil: str
+) -> None:
+    """A sealed manifest naming '../', an absolute path or the checkpoints folder is refused."""
+    engine, track_id, _ = _new_track(root)
+    engine.add_artifact(track_id, "a.txt", data=b"a")
+    engine.create_checkpoint(track_id)
+
+    def mutate(manifest):
+        manifest["files"][0]["path"] = evil
+
+    _forge(engine, track_id, mutate)
+    assert engine.verify_checkpoint(track_id, "1")
+    with pytest.raises(CorruptFile):
+        engine.restore_checkpoint(track_id, "1")
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_decompression_bomb_is_refused(root: Path) -> None:
+    """A blob that inflates beyond the size its manifest declares is refused, without
+    inflating it all."""
+    import zstandard
+
+    engine, track_id, track_dir = _new_track(root)
+    engine.add_artifact(track_id, "small.txt", data=b"small")
+    engine.create_checkpoint(track_id)
+    sha = hashlib.sha256(b"small").hexdigest()
+    bomb = zstandard.ZstdCompressor(level=19).compress(b"\0" * (64 * 1024 * 1024))
+    blob = track_dir / "checkpoints" / "blobs" / sha[:2] / f"{sha}.zst"
+    blob.write_bytes(bomb)
+
+    def mutate(manifest):
+        for entry in manifest["files"]:
+            if entry["sha256"] == sha:
+                entry["blob_sha256"] = hashlib.sha256(bomb).hexdigest()
+
+    _forge(engine, track_id, mutate)
+    (damage,) = engine.verify_checkpoint(track_id, "1")
+    assert "more than the 5 bytes declared" in damage["problem"]
+    with pytest.raises(CorruptFile):
+        engine.restore_checkpoint(track_id, "1")
+
+
+def test_diff_prune_and_history(root: Path) -> None:
+    """diff lists added, removed, changed files and decisions; prune keeps the newest and
+    pinned checkpoints and drops unused blobs; history is newest first."""
+    engine, track_id, track_dir = _new_track(root)
+    engine.add_artifact(track_id, "keep.txt", data=b"1")
+    engine.add_artifact(track_id, "gone.txt", data=b"2")
+    engine.create_checkpoint(track_id, reason="one", pinned=True)
+    (track_dir / "context" / "artifacts" / "gone.txt").unlink()
+    engine.add_artifact(track_id, "keep.txt", data=b"changed")
+    engine.add_artifact(track_id, "new.txt", data=b"3")
+    engine.decide(track_id, "Ship it")
+    engine.create_checkpoint(track_id, reason="two")
+    diff = engine.diff_checkpoints(track_id, "1", "2")
+    assert diff["added"] == ["context/artifacts/new.txt"]
+    assert diff["removed"] == ["context/artifacts/gone.txt"]
+    assert "context/artifacts/keep.txt" in diff["changed"]
+    assert [d["summary"] for d in diff["decisions_added"]] == ["Ship it"]
+    for _ in range(3):
+        engine.create_checkpoint(track_id)
+    assert [m["checkpoint_id"] for m in engine.checkpoints(track_id)][:2] == [
+        "checkpoint-005",
+        "checkpoint-004",
+    ]
+    result = engine.prune_checkpoints(track_id, keep=2)
+    assert result["removed"] == ["checkpoint-003", "checkpoint-002"]
+    assert result["kept"] == ["checkpoint-005", "checkpoint-004", "checkpoint-001"]
+    for manifest_id in result["kept"]:
+        assert engine.verify_checkpoint(track_id, manifest_id) == []
+    with pytest.raises(InvalidInput):
+        engine.prune_checkpoints(track_id, keep=0)
+
+
+def test_restore_keeps_the_lifecycle_and_a_safety_checkpoint(root: Path) -> None:
+    """Restoring brings back the work, not an older status; the state it replaced is a
+    checkpoint of its own, so the restore can itself be undone."""
+    engine, track_id, track_dir = _new_track(root)
+    engine.add_step(track_id, "design")
+    engine.create_checkpoint(track_id)
+    engine.step(track_id, "1", "complete")
+    engine.transition(track_id, "pause", reason="lunch")
+    after_work = _snapshot(track_dir)["context/decisions.json"]
+    done = engine.restore_checkpoint(track_id, "1")
+    track = engine.track(track_id)
+    assert track["status"] == "paused" and track["steps"][0]["status"] == "pending"
+    assert [e["to"] for e in track["history"]][-1] == "paused"
+    engine.restore_checkpoint(track_id, done["safety_checkpoint"])
+    assert engine.track(track_id)["steps"][0]["status"] == "completed"
+    assert _snapshot(track_dir)["context/decisions.json"] == after_work
