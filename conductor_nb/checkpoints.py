@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import CorruptFile, InvalidInput, PathOutsideRoot
 from .store import files
 from .store.paths import check_relative_name, inside
-from .tracks import registry_entry
+from .tracks import parse_time, registry_entry
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -56,6 +56,7 @@ LIFECYCLE_KEYS = (
     "outcomes",
     "metrics",
     "last_checkpoint",
+    "last_checkpoint_at",
 )
 PINNED_KINDS = frozenset({"milestone"})
 
@@ -303,6 +304,7 @@ class CheckpointsMixin:
         txn.write(cache_path, json.dumps(new_cache))
         txn.write(index_path, json.dumps(index))
         track["last_checkpoint"] = checkpoint_id
+        track["last_checkpoint_at"] = manifest["created_at"]
         metrics = track.setdefault("metrics", {})
         metrics["snapshots_created"] = int(metrics.get("snapshots_created") or 0) + 1
         self._save(txn, track, touch=False)
@@ -337,6 +339,59 @@ class CheckpointsMixin:
                 if not relative.startswith(CHECKPOINTS_DIR + "/"):
                     found[relative] = path
         return sorted(found.items())
+
+    # -- automatic checkpoints (execution.checkpoint_frequency) --------------------------
+
+    def _frequency(self: Engine, txn: Transaction, track_id: str) -> str | None:
+        return (self._load(txn, track_id).get("execution") or {}).get("checkpoint_frequency")
+
+    def _auto_checkpoint(
+        self: Engine, txn: Transaction, track_id: str, *, kind: str, reason: str
+    ) -> dict[str, Any] | None:
+        """Checkpoint a track being suspended, unless its frequency is 'never'."""
+        if self._frequency(txn, track_id) == "never":
+            return None
+        return self._checkpoint_in(
+            txn, track_id, reason=reason.strip(": "), kind=kind, pinned=False
+        )
+
+    def _step_checkpoint(
+        self: Engine, txn: Transaction, track_id: str, step: dict[str, Any]
+    ) -> None:
+        frequency = self._frequency(txn, track_id)
+        if frequency == "per-step":
+            reason = f"step {step['step_id']} {step['status']}"
+            self._checkpoint_in(txn, track_id, reason=reason, kind="step", pinned=False)
+        elif frequency == "per-milestone" and step.get("type") == "checkpoint":
+            reason = f"milestone {step['step_id']}: {step.get('name')}"
+            self._checkpoint_in(txn, track_id, reason=reason, kind="milestone", pinned=True)
+
+    def _after_change(self: Engine, txn: Transaction, track_id: str) -> None:
+        """'hourly': a change more than an hour after the last checkpoint takes one."""
+        track = self._load(txn, track_id)
+        if (track.get("execution") or {}).get("checkpoint_frequency") != "hourly":
+            return
+        last = parse_time(track.get("last_checkpoint_at"))
+        if last is None or (self.now() - last).total_seconds() >= 3600:
+            self._checkpoint_in(txn, track_id, reason="hourly", kind="hourly", pinned=False)
+
+    def _bring_back(self: Engine, txn: Transaction, track_id: str) -> str | None:
+        """Before a paused track becomes active again: if its files changed since its last
+        checkpoint, keep what is there in a safety checkpoint and restore the last one."""
+        track = self._load(txn, track_id)
+        last = track.get("last_checkpoint")
+        if self._frequency(txn, track_id) == "never" or not isinstance(last, str):
+            return None
+        if not CHECKPOINT_RE.fullmatch(last) or not self._manifest_path(track_id, last).exists():
+            return None  # e.g. the original tool's snapshot ids: nothing of ours to restore
+        diff = self.diff_checkpoints(track_id, last)
+        changed = [
+            p for key in ("added", "removed", "changed") for p in diff[key] if p != "track.json"
+        ]
+        if not changed:
+            return None
+        done = self.restore_checkpoint(track_id, last)
+        return done["safety_checkpoint"]
 
     # -- verifying -----------------------------------------------------------------------
 

@@ -314,6 +314,9 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
             steps = lifecycle.plan(track_id, track["status"], verb)
             if steps[-1][1] == TrackStatus.ACTIVE:
                 self._make_room(txn, track_id, force=force)
+                if track["status"] == TrackStatus.PAUSED:
+                    self._bring_back(txn, track_id)
+                    track = self._load(txn, track_id)
             now = self.stamp()
             for source, target in steps:
                 apply_transition(
@@ -322,7 +325,11 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
             if verb in ("complete", "fail", "cancel"):
                 self._set_outcome(track, verb, outcome)
             self._save(txn, track)
-        return track
+            if verb == "pause":
+                self._auto_checkpoint(txn, track_id, kind="pause", reason=f"paused: {reason or ''}")
+            else:
+                self._after_change(txn, track_id)
+        return self._read_track_file(track_id)
 
     def _make_room(self, txn: Transaction, track_id: str, *, force: bool) -> None:
         """Enforce the single active track before ``track_id`` becomes active."""
@@ -330,16 +337,21 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
         if others and not force:
             raise ActiveTrackExists(others[0], track_id)
         for other_id in others:
-            other = self._load(txn, other_id)
-            apply_transition(
-                other,
-                TrackStatus.ACTIVE.value,
-                TrackStatus.PAUSED.value,
-                now=self.stamp(),
-                actor=self.actor,
-                reason=f"suspended: {track_id} was activated",
-            )
-            self._save(txn, other)
+            self._suspend(txn, other_id, f"suspended: {track_id} was activated")
+
+    def _suspend(self, txn: Transaction, track_id: str, reason: str) -> None:
+        """Pause an active track and checkpoint it (the seed's suspension)."""
+        track = self._load(txn, track_id)
+        apply_transition(
+            track,
+            TrackStatus.ACTIVE.value,
+            TrackStatus.PAUSED.value,
+            now=self.stamp(),
+            actor=self.actor,
+            reason=reason,
+        )
+        self._save(txn, track)
+        self._auto_checkpoint(txn, track_id, kind="suspend", reason=reason)
 
     def switch(self, to: str, *, reason: str | None = None) -> Track:
         """Pause the active track and activate ``to``, as one all-or-nothing change."""
@@ -350,24 +362,19 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
             if target["status"] == TrackStatus.ACTIVE:
                 raise InvalidInput(f"track {target_id} is already active")
             steps = lifecycle.plan(target_id, target["status"], "activate")
-            now = self.stamp()
             for other_id in txn.registry.ids(status=TrackStatus.ACTIVE):
-                other = self._load(txn, other_id)
-                apply_transition(
-                    other,
-                    TrackStatus.ACTIVE.value,
-                    TrackStatus.PAUSED.value,
-                    now=now,
-                    actor=self.actor,
-                    reason=reason or f"switched to {target_id}",
-                )
-                self._save(txn, other)
+                self._suspend(txn, other_id, reason or f"switched to {target_id}")
+            if target["status"] == TrackStatus.PAUSED:
+                self._bring_back(txn, target_id)
+                target = self._load(txn, target_id)
+            now = self.stamp()
             for source, status in steps:
                 apply_transition(
                     target, source.value, status.value, now=now, actor=self.actor, reason=reason
                 )
             self._save(txn, target)
-        return target
+            self._after_change(txn, target_id)
+        return self._read_track_file(target_id)
 
     @staticmethod
     def _set_outcome(track: Track, verb: str, outcome: dict[str, Any] | None) -> None:
@@ -586,6 +593,9 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
             track = self._load(txn, track_id)
             folder = self.tree.track_file(track_id, "context", "artifacts")
             target = inside(folder, *relative.split("/"))
+            for parent in target.relative_to(folder).parents:
+                if (folder / parent).is_file():
+                    raise InvalidInput(f"artifact {relative!r}: {parent.as_posix()!r} is a file")
             if target.exists():
                 if target.is_dir():
                     raise InvalidInput(f"artifact {relative!r} is a folder")
@@ -685,6 +695,9 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
                         reason=f"step {step['step_id']} failed",
                     )
             self._save(txn, track)
+            if target in (StepStatus.COMPLETED, StepStatus.SKIPPED):
+                self._step_checkpoint(txn, track_id, step)
+            self._after_change(txn, track_id)
         return step
 
     @staticmethod

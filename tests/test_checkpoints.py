@@ -66,8 +66,10 @@ def test_random_trees_restore_byte_for_byte(tmp_path_factory, first, second) -> 
     engine.decide(track_id, "before")
     before = _snapshot(track_dir)
     engine.create_checkpoint(track_id, reason="round trip")
-    for name, data in second.items():
+    for name, data in first.items():
         engine.add_artifact(track_id, name, data=data + b"!")
+    for name, data in second.items():
+        engine.add_artifact(track_id, f"later/{name}", data=data)
     engine.decide(track_id, "after")
     engine.restore_checkpoint(track_id, "last")
     after = _snapshot(track_dir)
@@ -248,3 +250,80 @@ def test_restore_keeps_the_lifecycle_and_a_safety_checkpoint(root: Path) -> None
     engine.restore_checkpoint(track_id, done["safety_checkpoint"])
     assert engine.track(track_id)["steps"][0]["status"] == "completed"
     assert _snapshot(track_dir)["context/decisions.json"] == after_work
+
+
+def test_pause_and_switch_checkpoint_the_suspended_track(root: Path) -> None:
+    """pause, switch and activate --force each checkpoint the track they suspend."""
+    engine = Engine(root)
+    first = engine.create("First track")["track_id"]
+    second = engine.create("Second track")["track_id"]
+    engine.transition(first, "activate")
+    engine.transition(first, "pause", reason="lunch")
+    assert [(m["kind"], m["reason"]) for m in engine.checkpoints(first)] == [
+        ("pause", "paused: lunch")
+    ]
+    engine.transition(first, "resume")
+    engine.switch(second)
+    assert engine.checkpoints(first)[0]["kind"] == "suspend"
+    engine.transition(first, "activate", force=True)
+    assert engine.checkpoints(second)[0]["kind"] == "suspend"
+    assert engine.track(first)["last_checkpoint"] == "checkpoint-002"
+
+
+def test_resume_brings_back_the_last_checkpoint_keeping_what_was_there(root: Path) -> None:
+    """Files changed while a track was paused are kept in a safety checkpoint and the
+    track resumes as it was suspended; unchanged tracks resume without a restore."""
+    engine, track_id, track_dir = _new_track(root)
+    engine.add_artifact(track_id, "plan.md", data=b"the plan")
+    engine.transition(track_id, "pause")
+    engine.transition(track_id, "resume")
+    assert len(engine.checkpoints(track_id)) == 1  # nothing changed: no restore
+    engine.transition(track_id, "pause")
+    (track_dir / "context" / "artifacts" / "plan.md").write_bytes(b"scribbled while paused")
+    engine.transition(track_id, "resume")
+    assert (track_dir / "context" / "artifacts" / "plan.md").read_bytes() == b"the plan"
+    safety = engine.checkpoints(track_id)[0]
+    assert safety["kind"] == "safety"
+    engine.restore_checkpoint(track_id, safety["checkpoint_id"])
+    assert (
+        track_dir / "context" / "artifacts" / "plan.md"
+    ).read_bytes() == b"scribbled while paused"
+
+
+def test_checkpoint_frequency_is_honoured(root: Path, clock) -> None:
+    """never: no automatic checkpoints; per-step: one per finished step; per-milestone:
+    a pinned one per finished checkpoint step; hourly: a change an hour later takes one."""
+    engine = Engine(root, clock=clock)
+
+    def track(name: str, frequency: str) -> str:
+        track_id = engine.create(name)["track_id"]
+        engine.update(track_id, "checkpoint_frequency", frequency)
+        engine.transition(track_id, "activate", force=True)
+        return track_id
+
+    never = track("Never track", "never")
+    engine.transition(never, "pause")
+    assert engine.checkpoints(never) == []
+    per_step = track("Step track", "per-step")
+    engine.add_step(per_step, "one")
+    engine.add_step(per_step, "two")
+    engine.step(per_step, "1", "complete")
+    engine.step(per_step, "2", "skip")
+    assert [m["kind"] for m in engine.checkpoints(per_step)] == ["step", "step"]
+    milestone = track("Milestone track", "per-milestone")
+    engine.add_step(milestone, "work")
+    engine.add_step(milestone, "review gate", type="checkpoint")
+    engine.step(milestone, "1", "complete")
+    engine.step(milestone, "2", "complete")
+    (only,) = engine.checkpoints(milestone)
+    assert (only["kind"], only["pinned"]) == ("milestone", True)
+    hourly = track("Hourly track", "hourly")
+    first = len(engine.checkpoints(hourly))
+    engine.decide(hourly, "early")
+    clock.advance(minutes=30)
+    engine.add_step(hourly, "a")
+    engine.step(hourly, "1", "start")
+    assert len(engine.checkpoints(hourly)) == first
+    clock.advance(minutes=31)
+    engine.step(hourly, "1", "complete")
+    assert len(engine.checkpoints(hourly)) == first + 1
