@@ -59,6 +59,8 @@ LIFECYCLE_KEYS = (
     "last_checkpoint_at",
 )
 PINNED_KINDS = frozenset({"milestone"})
+# Per-process state, not the track's work: never snapshotted, never restored.
+UNSNAPSHOTTED = frozenset({"lease.json"})
 
 
 def canonical(data: Any) -> bytes:
@@ -187,8 +189,15 @@ class CheckpointsMixin:
     def _checkpoint_in(
         self: Engine, txn: Transaction, track_id: str, *, reason: str, kind: str, pinned: bool
     ) -> dict[str, Any]:
-        """Create a checkpoint inside an open transaction (pause and switch use this)."""
-        track = self._load(txn, track_id)
+        """Create a checkpoint inside an open transaction (pause and switch use this).
+
+        A track whose track.json is unreadable is still snapshotted as it is on disk (its
+        bytes stay recoverable); its track.json is then left alone."""
+        try:
+            track: dict[str, Any] | None = self._load(txn, track_id)
+        except CorruptFile:
+            track = None
+        state = track or txn.registry.tracks[track_id]
         track_dir = self.tree.track_dir(track_id)
         folder = self._checkpoints_dir(track_id)
         cache_path = folder / "stat-cache.json"
@@ -273,9 +282,9 @@ class CheckpointsMixin:
             "kind": kind,
             "pinned": bool(pinned or kind in PINNED_KINDS),
             "track_state": {
-                "status": track.get("status"),
-                "progress": track.get("progress"),
-                "updated_at": track.get("updated_at"),
+                "status": state.get("status"),
+                "progress": state.get("progress"),
+                "updated_at": state.get("updated_at"),
             },
             "workflow_states": [self._run_state(track_id, e["path"], txn) for e in runs],
             "artifacts_snapshot": [
@@ -303,11 +312,12 @@ class CheckpointsMixin:
         txn.write_json(folder / f"{checkpoint_id}.json", manifest)
         txn.write(cache_path, json.dumps(new_cache))
         txn.write(index_path, json.dumps(index))
-        track["last_checkpoint"] = checkpoint_id
-        track["last_checkpoint_at"] = manifest["created_at"]
-        metrics = track.setdefault("metrics", {})
-        metrics["snapshots_created"] = int(metrics.get("snapshots_created") or 0) + 1
-        self._save(txn, track, touch=False)
+        if track is not None:
+            track["last_checkpoint"] = checkpoint_id
+            track["last_checkpoint_at"] = manifest["created_at"]
+            metrics = track.setdefault("metrics", {})
+            metrics["snapshots_created"] = int(metrics.get("snapshots_created") or 0) + 1
+            self._save(txn, track, touch=False)
         return manifest
 
     def _run_state(self: Engine, track_id: str, relative: str, txn: Transaction) -> dict[str, Any]:
@@ -324,6 +334,7 @@ class CheckpointsMixin:
             here = Path(dirpath)
             if here == track_dir:
                 dirnames[:] = [d for d in dirnames if d != CHECKPOINTS_DIR]
+                filenames = [f for f in filenames if f not in UNSNAPSHOTTED]
             dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
             for name in filenames:
                 path = here / name
@@ -336,7 +347,7 @@ class CheckpointsMixin:
                     relative = path.relative_to(track_dir).as_posix()
                 except ValueError:
                     continue
-                if not relative.startswith(CHECKPOINTS_DIR + "/"):
+                if not relative.startswith(CHECKPOINTS_DIR + "/") and relative not in UNSNAPSHOTTED:
                     found[relative] = path
         return sorted(found.items())
 
@@ -514,14 +525,19 @@ class CheckpointsMixin:
                 pinned=False,
             )
             track_dir = self.tree.track_dir(track_id)
-            current = self._load(txn, track_id)
+            try:
+                current = self._load(txn, track_id)
+            except CorruptFile:  # unreadable now: the registry still knows the status
+                current = None
             wanted = {}
             for entry in manifest["files"]:
                 relative = _safe_relative(entry["path"])
                 wanted[relative] = read_blob(
                     self._blob_path(track_id, entry["sha256"]), entry["size"]
                 )
-            wanted["track.json"] = _restored_track_json(wanted.get("track.json"), current)
+            wanted["track.json"] = _restored_track_json(
+                wanted.get("track.json"), current, txn.registry.tracks[track_id]["status"]
+            )
             for relative, path in self._track_files(track_dir, None):
                 if relative not in wanted:
                     txn.delete(path)
@@ -590,12 +606,16 @@ def _safe_relative(value: Any) -> str:
     return relative
 
 
-def _restored_track_json(snapshot: bytes | None, current: dict[str, Any]) -> bytes:
+def _restored_track_json(
+    snapshot: bytes | None, current: dict[str, Any] | None, status: str
+) -> bytes:
     """The checkpoint's track.json with the current lifecycle (status, history, ...):
     byte for byte the checkpoint's when the lifecycle has not moved since."""
     if snapshot is None:
         raise CorruptFile("checkpoint", "it holds no track.json", "conductor checkpoint verify")
     restored = json.loads(snapshot)
+    if current is None:
+        current = {**restored, "status": status}
     changed = False
     for key in LIFECYCLE_KEYS:
         if restored.get(key) != current.get(key):

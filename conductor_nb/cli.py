@@ -7,6 +7,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,12 +28,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .engine import Engine
 
-        outcome = execute(Engine(ns.root), ns)
+        engine = Engine(ns.root)
+        engine.holder_pid = (
+            os.getppid()
+        )  # runs started here belong to the caller (a shell, an agent)
+        outcome = execute(engine, ns)
     except UsageProblem as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ConductorError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # the file system said no (permissions, disk full, ...)
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

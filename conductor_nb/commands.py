@@ -148,9 +148,11 @@ def build_parser(prog: str = "conductor") -> argparse.ArgumentParser:
     p = command("pause", "pause the active track")
     _track_arg(p)
     p.add_argument("--reason", help="why (shown when resuming)")
-    p = command("resume", "resume a paused track")
+    p = command("resume", "resume a paused track, or re-attach to interrupted work")
     _track_arg(p)
     p.add_argument("--force", action="store_true", help="pause the active track first")
+    p.add_argument("--run-id", help="recover this interrupted workflow run")
+    p.add_argument("--abandon", action="store_true", help="with --run-id: only mark it interrupted")
     p = command("complete", "complete the active track, with its outcomes")
     _track_arg(p)
     p.add_argument("--summary", help="what was accomplished")
@@ -275,6 +277,23 @@ def build_parser(prog: str = "conductor") -> argparse.ArgumentParser:
     p = command("prune", "delete all but the newest checkpoints (never pinned ones)")
     p.add_argument("--keep", type=int, default=10, help="how many to keep (default 10)")
     _track_option(p)
+
+    for name, text in (
+        ("detect", "find active tracks and running runs whose holder is gone"),
+        ("list-interrupted", "the same, as a table"),
+    ):
+        p = command(name, text)
+        p.add_argument(
+            "--threshold",
+            type=float,
+            default=30.0,
+            metavar="MINUTES",
+            help="heartbeat age that counts as gone (default 30)",
+        )
+    p = command("recover", "re-attach to an interrupted track or run")
+    _track_arg(p)
+    p.add_argument("--run-id", help="the interrupted workflow run")
+    p.add_argument("--abandon", action="store_true", help="with --run-id: only mark it interrupted")
 
     command("validate", "report every disagreement between the registry and the track files")
     command("repair", "bring track files in line with the registry (copies kept in backups/)")
@@ -408,6 +427,48 @@ def _transition(verb: str) -> Handler:
 
 for _verb in lifecycle.ACTIONS:
     _HANDLERS[_verb] = _transition(_verb)
+
+
+@_handler("resume")
+def _resume(engine, ns) -> Outcome:
+    """A paused track resumes; an interrupted active track or run is recovered."""
+    if ns.run_id or (_ref(ns) and engine.entry(_ref(ns))["status"] == TrackStatus.ACTIVE):
+        return _recover(engine, ns)
+    return _transition("resume")(engine, ns)
+
+
+@_handler("recover")
+def _recover(engine, ns) -> Outcome:
+    if ns.run_id:
+        run = engine.recover_run(_ref(ns), ns.run_id, abandon=ns.abandon)
+        verb = "continued" if run["recovered"] else "marked interrupted"
+        return Outcome("run", run, f"{run['run_id']} {verb}")
+    done = engine.recover_track(_ref(ns))
+    actions = "; ".join(done["actions"]) or "nothing to mend"
+    return Outcome("recovered", done, f"{done['track_id']} recovered: {actions}")
+
+
+@_handler("detect")
+def _detect(engine, ns) -> Outcome:
+    found = engine.detect(threshold_minutes=ns.threshold)
+    return Outcome("interrupted", found, _interrupted_message(found), extra={"verbose": True})
+
+
+@_handler("list-interrupted")
+def _list_interrupted(engine, ns) -> Outcome:
+    found = engine.detect(threshold_minutes=ns.threshold)
+    return Outcome("interrupted", found, _interrupted_message(found))
+
+
+def _interrupted_message(found: list[dict[str, Any]]) -> str:
+    if not found:
+        return "no interrupted work"
+    return f"{len(found)} interrupted: resume with " + ", ".join(
+        f"`conductor resume --track-id {f['id']}`"
+        if f["type"] == "track"
+        else f"`conductor resume --track-id {f['track_id']} --run-id {f['id']}`"
+        for f in found
+    )
 
 
 @_handler("switch")
@@ -566,9 +627,11 @@ def _checkpoint(engine, ns) -> Outcome:
 
 @_handler("checkpoints")
 def _checkpoints(engine, ns) -> Outcome:
+    if ns.checkpoint and ns.checkpoint.startswith("snap-"):  # the original tool's
+        return Outcome("checkpoint", engine.legacy_snapshot(ns.checkpoint))
     if ns.checkpoint:
         return Outcome("checkpoint", engine.checkpoint(_ref(ns), ns.checkpoint))
-    return Outcome("checkpoints", engine.checkpoints(_ref(ns)))
+    return Outcome("checkpoints", engine.checkpoints(_ref(ns)) + engine.legacy_snapshots(_ref(ns)))
 
 
 @_handler("verify")

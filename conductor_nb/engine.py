@@ -26,7 +26,9 @@ from .errors import (
     InvalidInput,
     TrackNotFound,
 )
+from .legacy import LegacySnapshotsMixin
 from .maintenance import MaintenanceMixin
+from .recovery import RecoveryMixin
 from .runs import RunsMixin
 from .store import files
 from .store.paths import check_relative_name, find_root, inside, slugify
@@ -89,7 +91,14 @@ def _check_text(value: str | None, what: str, limit: int = 10_000) -> str:
     return value
 
 
-class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
+class Engine(
+    RunsMixin,
+    ContextMixin,
+    MaintenanceMixin,
+    CheckpointsMixin,
+    LegacySnapshotsMixin,
+    RecoveryMixin,
+):
     """Tracks of one conductor root (``<project>/.claude/conductor`` by default)."""
 
     def __init__(
@@ -106,6 +115,8 @@ class Engine(RunsMixin, ContextMixin, MaintenanceMixin, CheckpointsMixin):
             self.tree.lock.timeout = lock_timeout
         self._clock = clock or (lambda: datetime.now(UTC))
         self.actor = actor or default_actor()
+        # The process that holds leases this engine takes (the CLI names its caller).
+        self.holder_pid = os.getpid()
 
     # -- time ---------------------------------------------------------------------------
 

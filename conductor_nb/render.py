@@ -166,6 +166,19 @@ def render(outcome: Outcome) -> str:
             lines += [f"  {label:<8} {path}" for path in data[label]]
         lines += [f"  decision {d['id']}: {d['summary']}" for d in data["decisions_added"]]
         return "\n".join(lines)
+    if kind == "interrupted":
+        rows = [
+            (
+                f["type"],
+                f["id"],
+                f["track_id"] if f["type"] == "run" else "",
+                f["age_minutes"],
+                f["reason"],
+            )
+            for f in data
+        ]
+        body = table(["type", "id", "track", "age min", "why"], rows) + "\n" if rows else ""
+        return body + str(outcome.message)
     if kind == "actions":
         return "\n".join(data) if data else str(outcome.message)
     if outcome.message and kind in (
@@ -177,6 +190,7 @@ def render(outcome: Outcome) -> str:
         "checkpoint",
         "restored",
         "pruned",
+        "recovered",
     ):
         return outcome.message
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -39,9 +39,9 @@ def process_start_time(pid: int) -> str | None:
         return None
 
 
-def lease() -> dict[str, Any]:
-    """Who holds a run or a track: this process, on this host."""
-    pid = os.getpid()
+def lease(pid: int | None = None) -> dict[str, Any]:
+    """Who holds a run or a track: this process (or ``pid``), on this host."""
+    pid = os.getpid() if pid is None else pid
     return {"pid": pid, "host": socket.gethostname(), "process_start": process_start_time(pid)}
 
 
@@ -142,7 +142,7 @@ class RunsMixin:
             if target == R.RUNNING:
                 run["started_at"] = run.get("started_at") or iso(now)
                 run["heartbeat_at"] = iso(now)
-                run["holder"] = {**lease(), "since": iso(now)}
+                run["holder"] = {**lease(self.holder_pid), "since": iso(now)}
             elif target in (R.COMPLETED, R.FAILED):
                 run["finished_at"] = iso(now)
                 started = parse_time(run.get("started_at"))

@@ -84,6 +84,7 @@ class Tree:
             outermost = self.lock.depth == 1
             if outermost:
                 self._recover()
+                self.tmp_dir.mkdir(parents=True, exist_ok=True)
             txn = _current.get(id(self.registry))
             if txn is not None:  # nested: join the outer transaction
                 yield txn
@@ -158,7 +159,6 @@ class Transaction:
         tree = self.tree
         if not self.writes and not self.deletes and not self.registry_changed:
             return
-        tree.tmp_dir.mkdir(parents=True, exist_ok=True)
         registry_text = self.registry.encode().encode("utf-8") if self.registry_changed else None
         if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {

@@ -1,0 +1,91 @@
+"""The original tool's snapshots (``<root>/context/snapshots/snap-*.json.gz``): listed and
+readable beside our checkpoints. They hold no track data (see the original tool's notes),
+so they can be read but not restored; a track is linked to one through its
+``last_checkpoint``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from .errors import CorruptFile, InvalidInput
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .engine import Engine
+
+SNAPSHOT_RE = re.compile(r"snap-[a-z]+-[0-9]{10,16}-[a-z0-9]{1,12}")
+MAX_BYTES = 32 * 1024 * 1024  # a snapshot is a few KB: refuse to inflate anything huge
+
+
+def read_snapshot(path: Path) -> dict[str, Any]:
+    try:
+        with gzip.open(path, "rb") as raw:
+            data = raw.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise CorruptFile(str(path), f"not a readable gzip file ({exc})", "remove it") from None
+    if len(data) > MAX_BYTES:
+        raise CorruptFile(str(path), f"inflates beyond {MAX_BYTES} bytes", "remove it")
+    try:
+        snapshot = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFile(str(path), f"not JSON ({exc})", "remove it") from None
+    if not isinstance(snapshot, dict):
+        raise CorruptFile(str(path), "not a JSON object", "remove it")
+    return snapshot
+
+
+class LegacySnapshotsMixin:
+    """Engine methods for the original tool's gzip snapshots."""
+
+    def _snapshots_dir(self: Engine) -> Path:
+        return self.root / "context" / "snapshots"
+
+    def legacy_snapshots(self: Engine, ref: str | None = None) -> list[dict[str, Any]]:
+        """Summaries of the original tool's snapshots, newest first; with a track, only the
+        one its last_checkpoint names."""
+        folder = self._snapshots_dir()
+        names = (
+            sorted(
+                (
+                    p.name[:-8]
+                    for p in folder.glob("snap-*.json.gz")
+                    if SNAPSHOT_RE.fullmatch(p.name[:-8])
+                ),
+                key=lambda n: int(n.split("-")[2]),
+                reverse=True,
+            )
+            if folder.is_dir()
+            else []
+        )
+        if ref is not None:
+            linked = self.track(ref).get("last_checkpoint")
+            names = [n for n in names if n == linked]
+        summaries = []
+        for name in names:
+            snapshot = self.legacy_snapshot(name)
+            summaries.append(
+                {
+                    "checkpoint_id": name,
+                    "created_at": snapshot.get("created_at"),
+                    "kind": f"legacy-{snapshot.get('type', 'snapshot')}",
+                    "reason": snapshot.get("description"),
+                    "pinned": bool((snapshot.get("retention") or {}).get("pinned")),
+                    "metadata": {
+                        "file_count": 0,
+                        "size_bytes": (folder / f"{name}.json.gz").stat().st_size,
+                    },
+                }
+            )
+        return summaries
+
+    def legacy_snapshot(self: Engine, snapshot_id: str) -> dict[str, Any]:
+        if not isinstance(snapshot_id, str) or not SNAPSHOT_RE.fullmatch(snapshot_id):
+            raise InvalidInput(f"{snapshot_id!r} is not a snapshot id (snap-<type>-<ms>-<suffix>)")
+        path = self._snapshots_dir() / f"{snapshot_id}.json.gz"
+        if not path.is_file():
+            raise InvalidInput(f"no snapshot {snapshot_id} in {self._snapshots_dir()}")
+        return read_snapshot(path)
