@@ -20,10 +20,10 @@ from .context import ContextMixin
 from .errors import (
     ActiveTrackExists,
     AmbiguousTrackRef,
-    ConductorError,
     CorruptFile,
     DuplicateName,
     InvalidInput,
+    InvalidTransition,
     TrackNotFound,
 )
 from .legacy import LegacySnapshotsMixin
@@ -462,17 +462,19 @@ class Engine(
         return track
 
     def _update_status(self, ref: str | None, value: str) -> Track:
+        """``update --field status`` runs the verb that leads there (``ready`` -> ready...)."""
         target = parse_choice(TrackStatus, value, "status")
-        current = TrackStatus(self.entry(ref)["status"])
-        verbs = [
-            verb
-            for verb in lifecycle.VERBS_FROM[current]
-            if lifecycle.ACTIONS[verb].target == target
-            or (verb == "activate" and target == "active")
-        ]
+        entry = self.entry(ref)
+        current = TrackStatus(entry["status"])
+        verbs = [v for v in lifecycle.VERBS_FROM[current] if lifecycle.ACTIONS[v].target == target]
         if not verbs:
-            raise lifecycle_error(ref, current, target)
-        return self.transition(ref, verbs[0])
+            raise InvalidTransition(
+                entry["track_id"],
+                current,
+                f"set status {target.value} on",
+                lifecycle.VERBS_FROM[current],
+            )
+        return self.transition(entry["track_id"], verbs[0])
 
     @staticmethod
     def _parse_field(field: str, value: Any) -> Any:
@@ -802,14 +804,6 @@ class Engine(
             counter += 1
         txn.write(target, path.read_bytes())
         return target
-
-
-def lifecycle_error(ref: str | None, current: TrackStatus, target: TrackStatus) -> ConductorError:
-    from .errors import InvalidTransition
-
-    return InvalidTransition(
-        str(ref), current, f"set status {target.value} on", lifecycle.VERBS_FROM[current]
-    )
 
 
 def _next_number(items: list[dict[str, Any]], prefix: str, *, key: str = "id") -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .commands import Outcome
@@ -97,91 +97,73 @@ def track_block(track: dict[str, Any], detail: bool) -> str:
     return "\n".join(lines)
 
 
-def render(outcome: Outcome) -> str:
-    kind, data = outcome.kind, outcome.data
-    if kind == "entries":
-        return entries_table(data)
-    if kind == "entry":
-        return outcome.message or entries_table([data])
-    if kind == "track":
-        block = track_block(data, outcome.extra.get("detail", False))
-        return f"{outcome.message}\n{block}" if outcome.message else block
-    if kind == "stats":
-        lines = [f"total {data['total']}, active: {data['active_track'] or 'none'}"]
-        for group in ("by_status", "by_type", "by_priority"):
-            counts = ", ".join(f"{k} {v}" for k, v in data[group].items() if v)
-            lines.append(f"{group.replace('_', ' ')}: {counts or '-'}")
-        return "\n".join(lines)
-    if kind == "decisions":
-        rows = [(d.get("id"), _short_time(d.get("timestamp")), d.get("summary")) for d in data]
-        return table(["id", "at", "summary"], rows) if rows else "no decisions"
-    if kind == "assumptions":
-        rows = [(a.get("id"), a.get("status"), a.get("statement")) for a in data]
-        return table(["id", "status", "statement"], rows) if rows else "no assumptions"
-    if kind == "steps":
-        rows = [(s.get("step_id"), s.get("status"), s.get("type"), s.get("name")) for s in data]
-        return table(["id", "status", "type", "name"], rows) if rows else "no steps"
-    if kind == "runs":
-        rows = [
-            (
-                r.get("run_id"),
-                r.get("status"),
-                _short_time(r.get("started_at")),
-                r.get("duration_ms"),
-            )
-            for r in data
-        ]
-        return table(["run", "status", "started", "duration ms"], rows) if rows else "no runs"
-    if kind == "artifacts":
-        rows = [(a["name"], a["size"], a["sha256"][:12]) for a in data]
-        return table(["name", "size", "sha256"], rows) if rows else "no artifacts"
-    if kind == "problems":
-        rows = [(p["kind"], p["message"], p["fix"]) for p in data]
-        return (table(["problem", "detail", "fix"], rows) + "\n" if rows else "") + str(
-            outcome.message
-        )
-    if kind == "checkpoints":
-        rows = [
-            (
-                m["checkpoint_id"],
-                _short_time(m.get("created_at")),
-                m.get("kind"),
-                "yes" if m.get("pinned") else "",
-                m["metadata"]["file_count"],
-                m["metadata"]["size_bytes"],
-                m.get("reason"),
-            )
-            for m in data
-        ]
-        headers = ["checkpoint", "created", "kind", "pinned", "files", "bytes", "reason"]
-        return table(headers, rows) if rows else "no checkpoints"
-    if kind == "damage":
-        rows = [(d["checkpoint"], d["path"], d["problem"]) for d in data]
-        return (table(["checkpoint", "file", "problem"], rows) + "\n" if rows else "") + str(
-            outcome.message
-        )
-    if kind == "diff":
-        lines = [f"{data['from']} -> {data['to']}"]
-        for label in ("added", "removed", "changed"):
-            lines += [f"  {label:<8} {path}" for path in data[label]]
-        lines += [f"  decision {d['id']}: {d['summary']}" for d in data["decisions_added"]]
-        return "\n".join(lines)
-    if kind == "interrupted":
-        rows = [
-            (
-                f["type"],
-                f["id"],
-                f["track_id"] if f["type"] == "run" else "",
-                f["age_minutes"],
-                f["reason"],
-            )
-            for f in data
-        ]
-        body = table(["type", "id", "track", "age min", "why"], rows) + "\n" if rows else ""
-        return body + str(outcome.message)
-    if kind == "actions":
-        return "\n".join(data) if data else str(outcome.message)
-    if outcome.message and kind in (
+# Lists shown as tables: kind -> (headers, one row per item, text when empty).
+_TABLES: dict[str, tuple[list[str], Callable[[Any], tuple], str]] = {
+    "decisions": (
+        ["id", "at", "summary"],
+        lambda d: (d.get("id"), _short_time(d.get("timestamp")), d.get("summary")),
+        "no decisions",
+    ),
+    "assumptions": (
+        ["id", "status", "statement"],
+        lambda a: (a.get("id"), a.get("status"), a.get("statement")),
+        "no assumptions",
+    ),
+    "steps": (
+        ["id", "status", "type", "name"],
+        lambda s: (s.get("step_id"), s.get("status"), s.get("type"), s.get("name")),
+        "no steps",
+    ),
+    "runs": (
+        ["run", "status", "started", "duration ms"],
+        lambda r: (
+            r.get("run_id"),
+            r.get("status"),
+            _short_time(r.get("started_at")),
+            r.get("duration_ms"),
+        ),
+        "no runs",
+    ),
+    "artifacts": (
+        ["name", "size", "sha256"],
+        lambda a: (a["name"], a["size"], a["sha256"][:12]),
+        "no artifacts",
+    ),
+    "checkpoints": (
+        ["checkpoint", "created", "kind", "pinned", "files", "bytes", "reason"],
+        lambda m: (
+            m["checkpoint_id"],
+            _short_time(m.get("created_at")),
+            m.get("kind"),
+            "yes" if m.get("pinned") else "",
+            m["metadata"]["file_count"],
+            m["metadata"]["size_bytes"],
+            m.get("reason"),
+        ),
+        "no checkpoints",
+    ),
+}
+# Findings shown as a table followed by the outcome's one-line summary.
+_REPORTS: dict[str, tuple[list[str], Callable[[Any], tuple]]] = {
+    "problems": (["problem", "detail", "fix"], lambda p: (p["kind"], p["message"], p["fix"])),
+    "damage": (
+        ["checkpoint", "file", "problem"],
+        lambda d: (d["checkpoint"], d["path"], d["problem"]),
+    ),
+    "interrupted": (
+        ["type", "id", "track", "age min", "why"],
+        lambda f: (
+            f["type"],
+            f["id"],
+            f["track_id"] if f["type"] == "run" else "",
+            f["age_minutes"],
+            f["reason"],
+        ),
+    ),
+}
+# Single results whose one-line message says it all.
+_MESSAGES = frozenset(
+    {
         "decision",
         "assumption",
         "step",
@@ -191,6 +173,49 @@ def render(outcome: Outcome) -> str:
         "restored",
         "pruned",
         "recovered",
-    ):
+    }
+)
+
+
+def _stats(data: dict[str, Any]) -> str:
+    lines = [f"total {data['total']}, active: {data['active_track'] or 'none'}"]
+    for group in ("by_status", "by_type", "by_priority"):
+        counts = ", ".join(f"{k} {v}" for k, v in data[group].items() if v)
+        lines.append(f"{group.replace('_', ' ')}: {counts or '-'}")
+    return "\n".join(lines)
+
+
+def _diff(data: dict[str, Any]) -> str:
+    lines = [f"{data['from']} -> {data['to']}"]
+    for label in ("added", "removed", "changed"):
+        lines += [f"  {label:<8} {path}" for path in data[label]]
+    lines += [f"  decision {d['id']}: {d['summary']}" for d in data["decisions_added"]]
+    return "\n".join(lines)
+
+
+def render(outcome: Outcome) -> str:
+    """The terminal text of a command's outcome."""
+    kind, data = outcome.kind, outcome.data
+    if kind in _TABLES:
+        headers, row, empty = _TABLES[kind]
+        return table(headers, [row(item) for item in data]) if data else empty
+    if kind in _REPORTS:
+        headers, row = _REPORTS[kind]
+        body = table(headers, [row(item) for item in data]) + "\n" if data else ""
+        return body + str(outcome.message)
+    if kind == "entries":
+        return entries_table(data)
+    if kind == "entry":
+        return outcome.message or entries_table([data])
+    if kind == "track":
+        block = track_block(data, outcome.extra.get("detail", False))
+        return f"{outcome.message}\n{block}" if outcome.message else block
+    if kind == "stats":
+        return _stats(data)
+    if kind == "diff":
+        return _diff(data)
+    if kind == "actions":
+        return "\n".join(data) if data else str(outcome.message)
+    if kind in _MESSAGES and outcome.message:
         return outcome.message
     return json.dumps(data, indent=2, ensure_ascii=False)
