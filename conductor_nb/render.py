@@ -10,7 +10,9 @@ from .commands import Outcome
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_cell(v) for v in row] for row in rows]
+    """Aligned columns; long cells are cut, except in the last column (nothing follows it)."""
+    last = len(headers) - 1
+    cells = [[_cell(v, whole=i == last) for i, v in enumerate(row)] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
@@ -22,11 +24,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, whole: bool = False) -> str:
     if value is None:
         return "-"
     text = str(value).replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if whole or len(text) <= 60 else text[:57] + "..."
 
 
 def _short_time(value: Any) -> str:
@@ -145,7 +147,7 @@ _TABLES: dict[str, tuple[list[str], Callable[[Any], tuple], str]] = {
 }
 # Findings shown as a table followed by the outcome's one-line summary.
 _REPORTS: dict[str, tuple[list[str], Callable[[Any], tuple]]] = {
-    "problems": (["problem", "detail", "fix"], lambda p: (p["kind"], p["message"], p["fix"])),
+    "problems": (["problem", "fix", "detail"], lambda p: (p["kind"], p["fix"], p["message"])),
     "damage": (
         ["checkpoint", "file", "problem"],
         lambda d: (d["checkpoint"], d["path"], d["problem"]),
