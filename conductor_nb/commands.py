@@ -185,6 +185,9 @@ def build_parser(prog: str = "conductor") -> argparse.ArgumentParser:
     p.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
     p.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
     command("get-active", "show the active track's registry entry")
+    command("status", "the active track in full (nothing when none is active)")
+    p = command("help", "usage of a command: help create")
+    p.add_argument("topic", nargs="?", help="a command")
     command("stats", "counts by status, type and priority")
     p = command("show", "show a track in full")
     _track_arg(p)
@@ -363,6 +366,8 @@ def parse(argv: Sequence[str], prog: str = "conductor") -> argparse.Namespace:
     ns = parser_for(prog).parse_args(list(argv))
     if ns.command is None:
         raise HelpRequested(parser_for(prog).format_help())
+    if ns.command == "help":
+        raise HelpRequested(help_text(ns.topic, prog=prog))
     return ns
 
 
@@ -490,6 +495,32 @@ def _list(engine, ns) -> Outcome:
 def _get_active(engine, ns) -> Outcome:
     entry = engine.get_active()
     return Outcome("entry", entry, "no track is active" if entry is None else None)
+
+
+@_handler("status")
+def _status(engine, ns) -> Outcome:
+    entry = engine.get_active()
+    if entry is None:
+        return Outcome("track", None, "no track is active")
+    return Outcome("track", engine.track(entry["track_id"]), extra={"detail": True})
+
+
+def help_text(topic: str | None, prog: str = "conductor") -> str:
+    """Usage of the whole grammar, or of one command."""
+    parser = parser_for(prog)
+    if topic is None:
+        return parser.format_help()
+    sub = _subparsers(parser).get(topic)
+    if sub is None:
+        raise UsageProblem(f"no command {topic!r}; commands: {', '.join(command_names())}")
+    return sub.format_help()
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # argparse keeps its subparsers on a private action
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 @_handler("stats")

@@ -209,6 +209,8 @@ def render(outcome: Outcome) -> str:
         return entries_table(data)
     if kind == "entry":
         return outcome.message or entries_table([data])
+    if kind == "track" and data is None:
+        return str(outcome.message)
     if kind == "track":
         block = track_block(data, outcome.extra.get("detail", False))
         return f"{outcome.message}\n{block}" if outcome.message else block

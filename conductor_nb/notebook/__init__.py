@@ -1,0 +1,1 @@
+"""The notebook layer: the %track magic, rich views and DataFrames (imports IPython)."""

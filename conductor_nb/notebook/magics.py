@@ -1,0 +1,210 @@
+"""``%track`` and ``%%track``: the CLI's grammar in a notebook, returning objects.
+
+The magic parses with ``conductor_nb.commands`` (the same grammar as ``conductor``),
+runs the same engine verbs, and converts an engine error once into exactly
+``UsageError`` (IPython hides the traceback only for that exact type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+
+from .. import commands
+from ..commands import HelpRequested, Outcome
+from ..engine import Engine
+from ..errors import ConductorError
+from ..recovery import LeaseKeeper
+from ..vocab import TrackStatus
+from .display import Result, TrackView
+
+
+def _frames():
+    from . import frames  # pandas is imported on the first list, not at %load_ext
+
+    return frames
+
+
+_COLUMNS = {
+    "decisions": ["id", "timestamp", "summary", "rationale", "alternatives", "tags"],
+    "assumptions": ["id", "timestamp", "statement", "status", "note"],
+    "steps": ["step_id", "name", "type", "status"],
+    "runs": ["run_id", "name", "status", "started_at", "finished_at", "duration_ms"],
+    "artifacts": ["name", "size", "sha256", "modified_at"],
+    "problems": ["kind", "track_id", "message", "fix"],
+    "damage": ["checkpoint", "path", "problem"],
+    "interrupted": ["type", "id", "track_id", "reason", "age_minutes"],
+}
+_MESSAGES = {"decision", "assumption", "step", "run", "artifact", "restored", "pruned", "recovered"}
+
+
+@magics_class
+class TrackMagics(Magics):
+    """``%track SUBCOMMAND ...`` (see ``%track help``)."""
+
+    def __init__(self, shell=None, root: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(shell)
+        self._root = root
+        self._engines: dict[str, Engine] = {}
+        self._keepers: dict[str, LeaseKeeper] = {}
+
+    # -- engine ----------------------------------------------------------------------------
+
+    def engine(self, root: str | None = None) -> Engine:
+        """The engine of ``root`` (default: the configured or discovered root)."""
+        key = str(Path(root).absolute()) if root else str(self._root or "")
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = Engine(root or self._root)
+            engine.actor = f"{engine.actor} (notebook)"
+            self._engines[key] = engine
+        return engine
+
+    # -- the magic -------------------------------------------------------------------------
+
+    @no_var_expand
+    @line_cell_magic
+    def track(self, line: str, cell: str | None = None) -> Any:
+        """Run a conductor command: ``%track list --status paused``, ``%track show``.
+
+        Cell forms: ``%%track decide "summary"`` (the cell is the rationale) and
+        ``%%track run [--name NAME]`` (the cell runs as a workflow run of the active track).
+        ``%track help COMMAND`` shows a command's options."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%track: {exc}") from None
+        try:
+            if cell is not None and argv[:1] == ["run"]:
+                return self._run_cell(argv[1:], cell)
+            ns = commands.parse(argv, prog="%track")
+            if cell is not None:
+                if ns.command != "decide":
+                    raise UsageError("%%track takes a cell only for `decide` and `run`")
+                ns.rationale = ns.rationale or cell.strip() or None
+            engine = self.engine(ns.root)
+            outcome = commands.execute(engine, ns)
+        except HelpRequested as help_:
+            print(help_.text, end="")
+            return None
+        except ConductorError as err:
+            raise UsageError(str(err)) from None
+        self._keep_leases(engine)
+        return self._as_object(engine, outcome)
+
+    def _run_cell(self, argv: list[str], cell: str) -> None:
+        """Run the cell as a workflow run of the active track; a raised exception marks
+        the run failed and still reaches the user."""
+        parser = argparse.ArgumentParser(prog="%%track run", add_help=False, exit_on_error=False)
+        parser.add_argument("--name", default="notebook cell")
+        parser.add_argument("--track-id", "--track", dest="track_id")
+        parser.add_argument("--root")
+        try:
+            ns, extra = parser.parse_known_args(argv)
+        except argparse.ArgumentError as exc:
+            raise UsageError(f"%%track run: {exc}") from None
+        if extra:
+            raise UsageError(f"%%track run: unrecognised {' '.join(extra)}")
+        engine = self.engine(ns.root)
+        run = engine.create_run(ns.track_id, ns.name)
+        track_id = run["track_id"]
+        engine.set_run_status(track_id, run["run_id"], "running")
+        try:
+            self.shell.ex(self.shell.transform_cell(cell))
+        except BaseException as exc:
+            engine.set_run_status(
+                track_id, run["run_id"], "failed", error_type=type(exc).__name__, message=str(exc)
+            )
+            raise
+        engine.set_run_status(track_id, run["run_id"], "completed")
+        return
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _as_object(self, engine: Engine, outcome: Outcome) -> Any:
+        kind, data = outcome.kind, outcome.data
+        if kind == "entries":
+            return _frames().tracks_frame(data)
+        if kind == "track":
+            return None if data is None else self.view(engine, data["track_id"])
+        if kind in _COLUMNS:
+            return _frames().records_frame(data, _COLUMNS[kind])
+        if kind == "checkpoints":
+            rows = [
+                {
+                    **m,
+                    "files": m["metadata"].get("file_count"),
+                    "bytes": m["metadata"].get("size_bytes"),
+                }
+                for m in data
+            ]
+            columns = ["checkpoint_id", "created_at", "kind", "pinned", "files", "bytes", "reason"]
+            return _frames().records_frame(rows, columns)
+        if kind in _MESSAGES and outcome.message:
+            return Result(outcome.message, data)
+        if kind == "actions":
+            return Result("\n".join(data) or str(outcome.message), data)
+        return data
+
+    def view(self, engine: Engine, ref: str | None) -> TrackView:
+        track = engine.track(ref)
+        track_id = track["track_id"]
+        return TrackView(
+            track,
+            decisions=engine.decisions(track_id),
+            runs=engine.runs(track_id),
+            checkpoints=engine.checkpoints(track_id),
+        )
+
+    # -- leases: the kernel holds the track it made active ---------------------------------
+
+    def _keep_leases(self, engine: Engine) -> None:
+        active = engine.get_active()
+        active_id = active["track_id"] if active else None
+        for track_id in list(self._keepers):
+            if track_id != active_id:
+                self._keepers.pop(track_id).release()
+        if (
+            active_id
+            and active_id not in self._keepers
+            and active.get("status") == TrackStatus.ACTIVE
+        ):
+            lease = engine.lease_of(active_id)
+            if lease is None or lease.get("pid") == os.getpid():
+                self._keepers[active_id] = LeaseKeeper(engine, active_id)
+
+    def close(self) -> None:
+        """Stop the heartbeats and give back the leases (on unload)."""
+        for keeper in self._keepers.values():
+            try:
+                keeper.release()
+            except ConductorError:
+                continue
+        self._keepers.clear()
+
+    def announce_interrupted(self) -> None:
+        """One line when interrupted work is found (at load)."""
+        engine = self.engine()
+        if not engine.tree.registry.path.exists():
+            return
+        try:
+            found = engine.detect()
+        except ConductorError as err:
+            print(f"conductor: {err}")
+            return
+        if found:
+            first = found[0]
+            command = (
+                f"%track recover {first['id']}"
+                if first["type"] == "track"
+                else f"%track recover --track-id {first['track_id']} --run-id {first['id']}"
+            )
+            more = f" (and {len(found) - 1} more: %track detect)" if len(found) > 1 else ""
+            what = f"{first['type']} {first['id']} ({first['reason']})"
+            print(f"conductor: interrupted {what}: {command}{more}")
