@@ -8,6 +8,7 @@ runs the same engine verbs, and converts an engine error once into exactly
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import shlex
 from pathlib import Path
@@ -21,6 +22,7 @@ from ..commands import HelpRequested, Outcome
 from ..engine import Engine
 from ..errors import ConductorError
 from ..recovery import LeaseKeeper
+from ..store.paths import find_root
 from ..vocab import TrackStatus
 from .display import Result, TrackView
 
@@ -41,7 +43,18 @@ _COLUMNS = {
     "damage": ["checkpoint", "path", "problem"],
     "interrupted": ["type", "id", "track_id", "reason", "age_minutes"],
 }
-_MESSAGES = {"decision", "assumption", "step", "run", "artifact", "restored", "pruned", "recovered"}
+# Single results shown by their one-line message (a Result keeps the data).
+_MESSAGES = {
+    "decision",
+    "assumption",
+    "step",
+    "run",
+    "artifact",
+    "checkpoint",
+    "restored",
+    "pruned",
+    "recovered",
+}
 
 
 @magics_class
@@ -57,11 +70,14 @@ class TrackMagics(Magics):
     # -- engine ----------------------------------------------------------------------------
 
     def engine(self, root: str | None = None) -> Engine:
-        """The engine of ``root`` (default: the configured or discovered root)."""
-        key = str(Path(root).absolute()) if root else str(self._root or "")
+        """The engine of ``root`` (default: the configured root, else the one discovered
+        now, so setting $CONDUCTOR_ROOT in a notebook takes effect at once)."""
+        chosen = root or self._root
+        resolved = Path(chosen).absolute() if chosen else find_root()
+        key = str(resolved)
         engine = self._engines.get(key)
         if engine is None:
-            engine = Engine(root or self._root)
+            engine = Engine(resolved)
             engine.actor = f"{engine.actor} (notebook)"
             self._engines[key] = engine
         return engine
@@ -98,7 +114,7 @@ class TrackMagics(Magics):
         self._keep_leases(engine)
         return self._as_object(engine, outcome)
 
-    def _run_cell(self, argv: list[str], cell: str) -> None:
+    def _run_cell(self, argv: list[str], cell: str) -> Any:
         """Run the cell as a workflow run of the active track; a raised exception marks
         the run failed and still reaches the user."""
         parser = argparse.ArgumentParser(prog="%%track run", add_help=False, exit_on_error=False)
@@ -116,14 +132,25 @@ class TrackMagics(Magics):
         track_id = run["track_id"]
         engine.set_run_status(track_id, run["run_id"], "running")
         try:
-            self.shell.ex(self.shell.transform_cell(cell))
+            value = self._execute(cell)
         except BaseException as exc:
             engine.set_run_status(
                 track_id, run["run_id"], "failed", error_type=type(exc).__name__, message=str(exc)
             )
             raise
         engine.set_run_status(track_id, run["run_id"], "completed")
-        return
+        return value
+
+    def _execute(self, cell: str) -> Any:
+        """Run the cell in the user's namespace; the value of a final expression is
+        returned (and so displayed), as for an ordinary cell."""
+        tree = ast.parse(self.shell.transform_cell(cell), filename="<%%track run>")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        namespace = self.shell.user_ns
+        exec(compile(tree, "<%%track run>", "exec"), namespace)
+        if last is None:
+            return None
+        return eval(compile(ast.Expression(last.value), "<%%track run>", "eval"), namespace)
 
     # -- results ---------------------------------------------------------------------------
 

@@ -155,3 +155,11 @@ def test_interrupted_work_is_announced_at_load(ip, magics, root, monkeypatch, ca
         f"conductor: interrupted track {track_id} (holder pid {record['pid']} is gone): "
         f"%track recover {track_id}\n"
     )
+
+
+def test_run_cell_displays_its_last_expression(track, ip) -> None:
+    """%%track run returns the value of the cell's final expression, like any cell."""
+    track('create --name "Display track"')
+    track("activate Display")
+    result = ip.run_cell("%%track run\nbase = 20\nbase + 22\n")
+    assert result.result == 42 and ip.user_ns["base"] == 20
