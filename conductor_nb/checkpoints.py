@@ -116,10 +116,12 @@ class CheckpointsMixin:
     def _checkpoints_dir(self: Engine, track_id: str) -> Path:
         return self.tree.track_file(track_id, CHECKPOINTS_DIR)
 
-    def _blob_path(self: Engine, track_id: str, sha: str) -> Path:
+    def _blob_path(self: Engine, track_id: str, sha: str, folder: Path | None = None) -> Path:
+        """``folder``: the track's checkpoints folder when the caller already checked it
+        (each check resolves the whole path: a loop over many files pays it once)."""
         if not re.fullmatch(r"[0-9a-f]{64}", sha):
             raise CorruptFile(sha, "not a sha256", "conductor checkpoint verify")
-        return self._checkpoints_dir(track_id) / "blobs" / sha[:2] / f"{sha}.zst"
+        return (folder or self._checkpoints_dir(track_id)) / "blobs" / sha[:2] / f"{sha}.zst"
 
     def _manifest_path(self: Engine, track_id: str, checkpoint_id: str) -> Path:
         if not CHECKPOINT_RE.fullmatch(checkpoint_id):
@@ -217,6 +219,10 @@ class CheckpointsMixin:
         entries = []
         total = stored = new_bytes = 0
         compressor = None
+        # Folders of blobs just written, or found but not in the index (a killed checkpoint
+        # left them): synced before the manifest. An indexed blob's folder was synced
+        # before the checkpoint that indexed it committed.
+        unsynced: set[Path] = set()
         for relative, path in self._track_files(track_dir, txn):
             pending = txn.pending(path)
             if pending is not None:  # this transaction's own, not yet committed, content
@@ -233,8 +239,9 @@ class CheckpointsMixin:
                 if now - st.st_mtime > RACY_SECONDS:
                     new_cache[relative] = [*signature, sha]
             size = len(data) if data is not None else st.st_size
-            blob = self._blob_path(track_id, sha)
+            blob = self._blob_path(track_id, sha, folder)
             if not blob.exists():
+                unsynced.add(blob.parent)
                 if data is None:
                     data = path.read_bytes()
                 compressor = compressor or _compressor()
@@ -246,6 +253,7 @@ class CheckpointsMixin:
                 self.tree.lock.refresh()
             elif sha not in index:  # an index lost or older than the blob: hash the blob
                 index[sha] = hashlib.sha256(blob.read_bytes()).hexdigest()
+                unsynced.add(blob.parent)
             stored_size = blob.stat().st_size
             total += size
             stored += stored_size
@@ -258,7 +266,9 @@ class CheckpointsMixin:
                     "stored_size": stored_size,
                 }
             )
-        for blob_dir in {folder / "blobs" / e["sha256"][:2] for e in entries}:
+        if unsynced:  # new blob folders must survive a power cut too: sync their parents
+            unsynced |= {folder / "blobs", folder}
+        for blob_dir in unsynced:
             files.fsync_dir(blob_dir)
         number = (
             max(
@@ -529,9 +539,18 @@ class CheckpointsMixin:
                 current = self._load(txn, track_id)
             except CorruptFile:  # unreadable now: the registry still knows the status
                 current = None
-            wanted = {}
+            # A file already holding the checkpoint's bytes (the safety checkpoint just
+            # hashed it) is left alone: neither rewritten nor copied into the journal.
+            on_disk = {e["path"]: e["sha256"] for e in safety["files"]}
+            for path in txn.deletes:  # going away with this change: not "already there"
+                if path.is_relative_to(track_dir):
+                    on_disk.pop(path.relative_to(track_dir).as_posix(), None)
+            kept, wanted = set(), {}
             for entry in manifest["files"]:
                 relative = _safe_relative(entry["path"])
+                kept.add(relative)
+                if relative != "track.json" and on_disk.get(relative) == entry["sha256"]:
+                    continue
                 wanted[relative] = read_blob(
                     self._blob_path(track_id, entry["sha256"]), entry["size"]
                 )
@@ -539,7 +558,7 @@ class CheckpointsMixin:
                 wanted.get("track.json"), current, txn.registry.tracks[track_id]["status"]
             )
             for relative, path in self._track_files(track_dir, None):
-                if relative not in wanted:
+                if relative not in kept:
                     txn.delete(path)
             for relative, data in wanted.items():
                 if relative == "track.json":

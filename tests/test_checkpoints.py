@@ -327,3 +327,25 @@ def test_checkpoint_frequency_is_honoured(root: Path, clock) -> None:
     clock.advance(minutes=31)
     engine.step(hourly, "1", "complete")
     assert len(engine.checkpoints(hourly)) == first + 1
+
+
+def test_restore_rewrites_only_the_files_that_differ(root: Path) -> None:
+    """A file already holding the checkpoint's bytes keeps its inode and stays out of the
+    journal; one the same transaction deletes is written back all the same."""
+    engine, track_id, track_dir = _new_track(root)
+    artifacts = track_dir / "context" / "artifacts"
+    for name in ("same.bin", "changed.txt", "deleted-in-txn.md"):
+        engine.add_artifact(track_id, name, data=name.encode() * 1000)
+    engine.create_checkpoint(track_id)
+    engine.add_artifact(track_id, "changed.txt", data=b"edited")
+    same_inode = (artifacts / "same.bin").stat().st_ino
+    with engine.tree.transaction() as txn:
+        txn.delete(artifacts / "deleted-in-txn.md")
+        engine.restore_checkpoint(track_id, "1")  # joins this transaction
+        written = {p.name for p in txn.writes if p.is_relative_to(artifacts)}
+    assert written == {"changed.txt", "deleted-in-txn.md"}
+    assert (artifacts / "same.bin").stat().st_ino == same_inode
+    for name in ("same.bin", "changed.txt", "deleted-in-txn.md"):
+        assert (artifacts / name).read_bytes() == name.encode() * 1000
+    assert engine.verify_checkpoint(track_id, "last") == []
+    assert engine.validate() == []

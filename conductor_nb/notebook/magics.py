@@ -23,7 +23,6 @@ from ..engine import Engine
 from ..errors import ConductorError
 from ..recovery import LeaseKeeper
 from ..store.paths import find_root
-from ..vocab import TrackStatus
 from .display import Result, TrackView
 
 
@@ -43,6 +42,8 @@ _COLUMNS = {
     "damage": ["checkpoint", "path", "problem"],
     "interrupted": ["type", "id", "track_id", "reason", "age_minutes"],
 }
+# Commands after which this kernel is the one working in the active track.
+_ACTIVATING = frozenset({"activate", "resume", "switch", "recover"})
 # Single results shown by their one-line message (a Result keeps the data).
 _MESSAGES = {
     "decision",
@@ -111,7 +112,7 @@ class TrackMagics(Magics):
             return None
         except ConductorError as err:
             raise UsageError(str(err)) from None
-        self._keep_leases(engine)
+        self._keep_leases(engine, took_over=ns.command in _ACTIVATING)
         return self._as_object(engine, outcome)
 
     def _run_cell(self, argv: list[str], cell: str) -> Any:
@@ -191,20 +192,16 @@ class TrackMagics(Magics):
 
     # -- leases: the kernel holds the track it made active ---------------------------------
 
-    def _keep_leases(self, engine: Engine) -> None:
+    def _keep_leases(self, engine: Engine, *, took_over: bool) -> None:
+        """This kernel holds the lease of a track it made active, until that track stops
+        being active; merely looking at tracks takes no lease."""
         active = engine.get_active()
         active_id = active["track_id"] if active else None
         for track_id in list(self._keepers):
             if track_id != active_id:
                 self._keepers.pop(track_id).release()
-        if (
-            active_id
-            and active_id not in self._keepers
-            and active.get("status") == TrackStatus.ACTIVE
-        ):
-            lease = engine.lease_of(active_id)
-            if lease is None or lease.get("pid") == os.getpid():
-                self._keepers[active_id] = LeaseKeeper(engine, active_id)
+        if took_over and active_id and active_id not in self._keepers:
+            self._keepers[active_id] = LeaseKeeper(engine, active_id)
 
     def close(self) -> None:
         """Stop the heartbeats and give back the leases (on unload)."""

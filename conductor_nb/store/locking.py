@@ -7,7 +7,8 @@ Two locks are taken, always in the same order:
 2. ``tracks/track-registry.lock``, the original Node.js tool's protocol: created
    exclusively, holding ``{"pid":..,"timestamp":..}``. While we hold it the original
    tool waits. A leftover is stale when its pid is dead on this host or its mtime is
-   more than 30 s old (the original tool's own rule), so a crash never blocks for long.
+   more than 30 s old (the original tool's own rule), or it is still empty 2 s after its
+   creation (its writer was killed before writing it), so a crash never blocks for long.
 
 The lock is re-entrant within a process: nested ``with lock:`` blocks (an
 ``activate --force`` that pauses another track first) never wait on themselves.
@@ -29,6 +30,9 @@ from ..errors import LockTimeout
 DEFAULT_TIMEOUT = 5.0
 TIMEOUT_ENV = "CONDUCTOR_LOCK_TIMEOUT"
 STALE_AFTER = 30.0
+# A lock file is written right after it is created: one still empty after this long
+# lost its writer between the two steps (a SIGKILL while creating it).
+EMPTY_STALE_AFTER = 2.0
 POLL_INTERVAL = 0.02
 
 INTEROP_NAME = "track-registry.lock"
@@ -180,6 +184,8 @@ class RootLock:
         pid = _lock_pid(raw)
         if pid is not None and pid == os.getpid():
             stale = True  # our own leftover: we hold the OS lock, so no thread of ours owns it
+        elif not raw.strip():
+            stale = age > EMPTY_STALE_AFTER
         else:
             stale = age > STALE_AFTER or (pid is not None and not pid_alive(pid))
         if not stale:
