@@ -13,6 +13,7 @@ tool.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from datetime import datetime
@@ -22,6 +23,7 @@ from .errors import InvalidInput
 from .runs import lease, process_start_time
 from .store import files
 from .store.locking import pid_alive
+from .store.paths import RUN_ID_RE
 from .tracks import parse_time
 from .vocab import RunStatus, TrackStatus
 
@@ -148,10 +150,14 @@ class RecoveryMixin:
         return found
 
     def _runs_quietly(self: Engine, track_id: str) -> list[dict[str, Any]]:
-        folder = self.tree.tracks_dir / track_id / "workflows"
-        if not folder.is_dir():  # most tracks have no runs: skip the listing
+        """The track's runs, with one listing for a track that has none (detect visits
+        every track: at 1,000 tracks the full path checks of ``runs`` cost ~100 ms)."""
+        folder = os.path.join(self.tree.tracks_dir, track_id, "workflows")  # no Path: hot loop
+        try:
+            names = [n for n in os.listdir(folder) if RUN_ID_RE.fullmatch(n)]
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return self.runs(track_id)
+        return self.runs(track_id) if names else []
 
     # -- take-over -------------------------------------------------------------------------
 
