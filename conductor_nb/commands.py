@@ -56,6 +56,22 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# Outcome kinds of a single change whose one-line message says it all (``data`` keeps
+# the details for --json and for notebook code).
+MESSAGE_KINDS = frozenset(
+    {
+        "decision",
+        "assumption",
+        "step",
+        "run",
+        "artifact",
+        "checkpoint",
+        "restored",
+        "pruned",
+        "recovered",
+    }
+)
+
 Handler = Callable[[Any, argparse.Namespace], Outcome]
 _HANDLERS: dict[str, Handler] = {}
 

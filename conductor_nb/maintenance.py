@@ -10,7 +10,7 @@ from .errors import ConductorError, CorruptFile, RegistryMissing
 from .store import files
 from .store.paths import TRACK_ID_RE
 from .store.registry import RegistryDoc, _track_folders
-from .tracks import apply_transition, parse_time, registry_entry
+from .tracks import parse_time, registry_entry
 from .vocab import Priority, TrackStatus, TrackType
 
 if TYPE_CHECKING:
@@ -180,16 +180,9 @@ class MaintenanceMixin:
         active.sort(key=lambda tid: str(txn.registry.tracks[tid].get("updated_at") or ""))
         done = []
         for track_id in active[:-1]:
-            track = self._load(txn, track_id)
-            apply_transition(
-                track,
-                TrackStatus.ACTIVE.value,
-                TrackStatus.PAUSED.value,
-                now=self.stamp(),
-                actor="conductor",
-                reason=f"repair: only one track may be active ({active[-1]} kept)",
+            self._suspend(
+                txn, track_id, f"repair: only one track may be active ({active[-1]} kept)"
             )
-            self._save(txn, track)
             done.append(f"{track_id}: paused, {active[-1]} stays active")
         return done
 

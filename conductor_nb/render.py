@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .commands import Outcome
+from .commands import MESSAGE_KINDS, Outcome
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -163,20 +163,6 @@ _REPORTS: dict[str, tuple[list[str], Callable[[Any], tuple]]] = {
         ),
     ),
 }
-# Single results whose one-line message says it all.
-_MESSAGES = frozenset(
-    {
-        "decision",
-        "assumption",
-        "step",
-        "run",
-        "artifact",
-        "checkpoint",
-        "restored",
-        "pruned",
-        "recovered",
-    }
-)
 
 
 def _stats(data: dict[str, Any]) -> str:
@@ -220,6 +206,6 @@ def render(outcome: Outcome) -> str:
         return _diff(data)
     if kind == "actions":
         return "\n".join(data) if data else str(outcome.message)
-    if kind in _MESSAGES and outcome.message:
+    if kind in MESSAGE_KINDS and outcome.message:
         return outcome.message
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -16,21 +16,6 @@ def load(shell) -> None:
     completion.install(shell, lambda: magics.engine().list())
     _loaded[id(shell)] = magics
     magics.announce_interrupted()
-    _warm_up()
-
-
-def _warm_up() -> None:
-    """Import pandas in the background: the first ``%track list`` needs it, and it takes
-    the better part of a second to import, which the user would otherwise wait for."""
-    import sys
-    import threading
-
-    if "pandas" not in sys.modules:
-        threading.Thread(target=_import_frames, name="conductor-warm-up", daemon=True).start()
-
-
-def _import_frames() -> None:
-    from . import frames  # noqa: F401 - imported for its side effect of loading pandas
 
 
 def unload(shell) -> None:

@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from .. import commands
-from ..commands import HelpRequested, Outcome
+from ..commands import MESSAGE_KINDS, HelpRequested, Outcome
 from ..engine import Engine
 from ..errors import ConductorError
 from ..recovery import LeaseKeeper
@@ -44,18 +44,6 @@ _COLUMNS = {
 }
 # Commands after which this kernel is the one working in the active track.
 _ACTIVATING = frozenset({"activate", "resume", "switch", "recover"})
-# Single results shown by their one-line message (a Result keeps the data).
-_MESSAGES = {
-    "decision",
-    "assumption",
-    "step",
-    "run",
-    "artifact",
-    "checkpoint",
-    "restored",
-    "pruned",
-    "recovered",
-}
 
 
 @magics_class
@@ -174,7 +162,7 @@ class TrackMagics(Magics):
             ]
             columns = ["checkpoint_id", "created_at", "kind", "pinned", "files", "bytes", "reason"]
             return _frames().records_frame(rows, columns)
-        if kind in _MESSAGES and outcome.message:
+        if kind in MESSAGE_KINDS and outcome.message:
             return Result(outcome.message, data)
         if kind == "actions":
             return Result("\n".join(data) or str(outcome.message), data)

@@ -40,13 +40,16 @@ def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path) -> P
 
 def test_track_is_autoloaded_in_a_new_kernel(kernel_env: Path) -> None:
     """Every new kernel has %track, and it works against the configured root."""
-    probe, create, listed, bad = run_in_kernel(
+    probe, pandas_mode, create, listed, bad = run_in_kernel(
         PROBE,
+        # loading the extension must not make pandas think it runs in a terminal
+        "import pandas\nprint(pandas.get_option('display.max_columns'))",
         '%track create --name "Kernel track"',
         "df = %track list\nprint(len(df), df['status'].iloc[0])",
         "%track activate nope",
     )
     assert probe["streams"] == [("stdout", "True\n")]
+    assert pandas_mode["streams"] == [("stdout", "20\n")]
     assert create["status"] == "ok"
     assert listed["streams"] == [("stdout", "1 draft\n")]
     assert (bad["status"], bad["ename"], bad["traceback"]) == ("error", "UsageError", [])
