@@ -30,8 +30,7 @@ def build(root: Path, count: int) -> None:
 
 
 def kernel_figures(root: Path, ipython_dir: Path, *, pause: bool) -> tuple[float, float, float]:
-    """Kernel start, %load_ext, first %track list (after a 1 s pause when ``pause``: a user
-    does not type the next command within the same millisecond)."""
+    """Kernel start, %load_ext, first %track list (after a 1 s pause when ``pause``)."""
     profile = ipython_dir / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     (profile / "ipython_kernel_config.py").write_text(
@@ -93,7 +92,6 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"built {args.tracks} tracks through the engine in {elapsed:.1f} s")
         kernel_start, load, first_list = kernel_figures(root, Path(tmp) / "ipython", pause=False)
-        _, _, paused_list = kernel_figures(root, Path(tmp) / "ipython2", pause=True)
         times = sorted(warm_list(root, args.repeats))
     p95 = times[int(len(times) * 0.95) - 1]
     rows = [
@@ -109,7 +107,6 @@ def main() -> None:
             f"{(load + first_list) * 1000:.0f} ms",
             "< 300 ms",
         ),
-        ("first %track list 1 s after load (pandas warmed)", f"{paused_list * 1000:.1f} ms", ""),
         (
             f"%track list warm, {args.tracks} tracks: median / p95",
             f"{statistics.median(times) * 1000:.1f} / {p95 * 1000:.1f} ms",
