@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 CHECKPOINT_RE = re.compile(r"checkpoint-([0-9]{3,})")
+RUN_FILE_RE = re.compile(r"workflows/[^/]+/run\.json")
 CHECKPOINTS_DIR = "checkpoints"
 RACY_SECONDS = 2.0
 LEVEL = 3
@@ -397,17 +398,25 @@ class CheckpointsMixin:
             self._checkpoint_in(txn, track_id, reason="hourly", kind="hourly", pinned=False)
 
     def _bring_back(self: Engine, txn: Transaction, track_id: str) -> str | None:
-        """Before a paused track becomes active again: if its files changed since its last
-        checkpoint, keep what is there in a safety checkpoint and restore the last one."""
+        """Before a paused track becomes active again: if its files were changed behind
+        conductor's back since its last checkpoint (conductor's own edits move the track's
+        updated_at and are kept), keep what is there in a safety checkpoint and restore
+        the last checkpoint."""
         track = self._load(txn, track_id)
         last = track.get("last_checkpoint")
         if self._frequency(txn, track_id) == "never" or not isinstance(last, str):
             return None
         if not CHECKPOINT_RE.fullmatch(last) or not self._manifest_path(track_id, last).exists():
             return None  # e.g. the original tool's snapshot ids: nothing of ours to restore
+        manifest = self.checkpoint(track_id, last)
+        if manifest.get("track_state", {}).get("updated_at") != track.get("updated_at"):
+            return None  # conductor itself changed the track since: that work stands
         diff = self.diff_checkpoints(track_id, last)
         changed = [
-            p for key in ("added", "removed", "changed") for p in diff[key] if p != "track.json"
+            p
+            for key in ("added", "removed", "changed")
+            for p in diff[key]
+            if p != "track.json" and not RUN_FILE_RE.fullmatch(p)  # heartbeats go on
         ]
         if not changed:
             return None

@@ -349,3 +349,17 @@ def test_restore_rewrites_only_the_files_that_differ(root: Path) -> None:
         assert (artifacts / name).read_bytes() == name.encode() * 1000
     assert engine.verify_checkpoint(track_id, "last") == []
     assert engine.validate() == []
+
+
+def test_edits_made_through_conductor_while_paused_survive_resume(root: Path) -> None:
+    """Decisions and artifacts added to a paused track with conductor are its work: resume
+    keeps them (only changes made behind conductor's back are rolled back)."""
+    engine, track_id, track_dir = _new_track(root)
+    engine.transition(track_id, "pause")
+    engine.decide(track_id, "decided while paused")
+    engine.add_artifact(track_id, "notes.md", data=b"written while paused")
+    engine.transition(track_id, "resume")
+    assert [d["summary"] for d in engine.decisions(track_id)] == ["decided while paused"]
+    assert (
+        track_dir / "context" / "artifacts" / "notes.md"
+    ).read_bytes() == b"written while paused"
