@@ -7,7 +7,7 @@ failed->draft|cancelled, cancelled->archived; archived is terminal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple  # not dataclasses: it imports inspect (~15 ms)
 
 from .errors import InvalidTransition
 from .vocab import TrackStatus as S
@@ -24,13 +24,11 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
-@dataclass(frozen=True)
-class Action:
-    """A user verb: the status it leads to and the statuses it starts from."""
+class Action(namedtuple("Action", "verb target sources")):
+    """A user verb: the status it leads to (``target``) and the statuses it starts from
+    (``sources``)."""
 
-    verb: str
-    target: S
-    sources: frozenset[S]
+    __slots__ = ()
 
 
 def _action(verb: str, target: S, *sources: S) -> Action:

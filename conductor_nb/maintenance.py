@@ -3,8 +3,7 @@ and the track files (trees written by the original tool have several)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from collections import namedtuple
 
 from .errors import ConductorError, CorruptFile, RegistryMissing
 from .store import files
@@ -13,24 +12,24 @@ from .store.registry import RegistryDoc, _track_folders
 from .tracks import parse_time, registry_entry
 from .vocab import Priority, TrackStatus, TrackType
 
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from typing import Any
+
     from .engine import Engine
 
 REPAIR, REBUILD = "conductor repair", "conductor rebuild"
 _ENUMS = {"status": TrackStatus, "type": TrackType, "priority": Priority}
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing `validate` found: what, where, and the command that mends it."""
+class Problem(namedtuple("Problem", "kind track_id message fix")):
+    """One thing `validate` found: what (``kind``), where (``track_id``), the details,
+    and the command that mends it (``fix``)."""
 
-    kind: str
-    track_id: str | None
-    message: str
-    fix: str
+    __slots__ = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 class MaintenanceMixin:

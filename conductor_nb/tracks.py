@@ -6,16 +6,19 @@ original tool (or a later version of ours) wrote survives a read-modify-write.
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
-from typing import Any
 
 from .vocab import DONE_STEP_STATUSES, StepStatus, TrackStatus
 
-Track = dict[str, Any]
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
+
+Track = dict  # a track.json document, dict[str, Any]: kept as parsed, unknown fields and all
 
 # Fields of track.json that the registry entry mirrors (besides the always-present ones).
 ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint")
+ENTRY_PROGRESS = ("current_step", "completed_steps", "total_steps", "percentage")
 
 
 def iso(moment: datetime) -> str:
@@ -82,7 +85,9 @@ def registry_entry(track: Track, previous: dict[str, Any] | None) -> dict[str, A
     for key in ("track_id", "name", "type", "status", "priority", "created_at", "updated_at"):
         entry[key] = track.get(key)
     entry["path"] = track["track_id"]
-    entry["progress"] = copy.deepcopy(track.get("progress", {}))
+    progress = track.get("progress") or {}
+    # the registry's progress is the seed's four counters, not the per-status breakdown
+    entry["progress"] = {k: progress[k] for k in ENTRY_PROGRESS if k in progress}
     for key in ENTRY_FIELDS:
         if key in track:
             entry[key] = track[key]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -191,7 +190,7 @@ class RootLock:
         if not stale:
             return f"pid {pid}" if pid is not None else "an unknown process"
         # Move it aside atomically, then check we moved the stale file and not a fresh one.
-        aside = self.interop_path.with_name(f"{INTEROP_NAME}.stale-{secrets.token_hex(4)}")
+        aside = self.interop_path.with_name(f"{INTEROP_NAME}.stale-{os.urandom(4).hex()}")
         try:
             os.rename(self.interop_path, aside)
         except FileNotFoundError:
