@@ -1,0 +1,178 @@
+"""Engine latency per operation at 100, 1,000 and 10,000 tracks, beside the cost of a bare
+atomic write of a registry of the same size on the same disk (figures, not a test).
+
+    .venv/bin/python benchmarks/bench_engine.py [--sizes 100,1000,10000] [--quick]
+
+Trees are built by cloning one engine-made track (same files, new ids and names) and
+writing the registry with the engine's own encoder, which takes seconds where 10,000
+creates through the engine would take minutes; `validate` is run on each to prove the
+tree is sound. Targets (issue #3): a transition within 2x the bare write at 1,000 and
+10,000 tracks, get by id under 50 us warm, `conductor list` / `create` under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from conductor_nb.engine import Engine
+from conductor_nb.store import files
+from conductor_nb.store.registry import RegistryDoc
+from conductor_nb.tracks import registry_entry
+
+
+def build(root: Path, count: int) -> Engine:
+    engine = Engine(root)
+    template = engine.create("Track number 0")
+    tracks_dir = root / "tracks"
+    doc = RegistryDoc.empty()
+    doc.set_entry(template["track_id"], registry_entry(template, None))
+    millis = int(template["track_id"].rsplit("-", 1)[1])
+    for i in range(1, count):
+        track_id = f"track-track-number-{i}-{millis + i}"
+        track = {**template, "track_id": track_id, "name": f"Track number {i}"}
+        folder = tracks_dir / track_id
+        (folder / "context").mkdir(parents=True)
+        (folder / "track.json").write_text(files.dumps(track))
+        (folder / "context" / "decisions.json").write_text("[]")
+        (folder / "context" / "assumptions.json").write_text("[]")
+        doc.set_entry(track_id, registry_entry(track, None))
+    doc.refresh_metadata(template["created_at"])
+    files.atomic_write(tracks_dir / "track-registry.json", doc.encode())
+    engine = Engine(root)
+    engine.tree.registry.invalidate()
+    problems = engine.validate()
+    assert problems == [], problems[:3]
+    return engine
+
+
+def timed(func: Callable[[], object], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter_ns()
+        func()
+        times.append((time.perf_counter_ns() - started) / 1e6)
+    return sorted(times)
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def bare_write(path: Path, repeats: int) -> list[float]:
+    """temp file in the same folder + fsync + rename + folder fsync, of the registry's bytes."""
+    data = path.read_bytes()
+    target = path.with_name("bench-bare.json")
+    return timed(lambda: files.atomic_write(target, data, tmp_dir=None), repeats)
+
+
+def naive_rmw(path: Path, track_id: str, repeats: int) -> list[float]:
+    """What a straightforward implementation does: parse, change one status, indent, write."""
+    target = path.with_name("bench-naive.json")
+
+    def once() -> None:
+        doc = json.loads(path.read_bytes())
+        doc["tracks"][track_id]["status"] = "paused"
+        files.atomic_write(target, json.dumps(doc, indent=2), tmp_dir=None)
+
+    return timed(once, repeats)
+
+
+def whole_process(argv: list[str], env: dict[str, str], repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        args = [a.replace("{i}", str(i)) for a in argv]
+        started = time.perf_counter()
+        subprocess.run(args, env=env, check=True, capture_output=True)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(engine: Engine, registry: Path, repeats: int) -> list[tuple[str, list[float]]]:
+    ids = iter(engine.registry().tracks)
+    plain, checkpointed = next(ids), next(ids)
+    # a transition alone: this track takes no automatic checkpoints
+    engine.update(plain, "checkpoint_frequency", "never")
+    engine.transition(plain, "activate")
+    counter = iter(range(10**9))
+    verbs = iter(["pause", "resume"] * repeats * 2)
+    rows = [
+        ("create", timed(lambda: engine.create(f"Bench {next(counter)}"), repeats)),
+        ("transition", timed(lambda: engine.transition(plain, next(verbs)), repeats)),
+    ]
+    engine.transition(checkpointed, "activate", force=True)
+    verbs = iter(["pause", "resume"] * repeats * 2)
+    rows.append(
+        (
+            "pause/resume + checkpoint",
+            timed(lambda: engine.transition(checkpointed, next(verbs)), repeats),
+        )
+    )
+    rows.append(("bare atomic write", bare_write(registry, repeats)))
+    rows.append(("naive read-modify-write", naive_rmw(registry, plain, max(5, repeats // 4))))
+    rows.append(("get by id (entry)", timed(lambda: engine.entry(plain), repeats * 10)))
+    rows.append(
+        ("get by id (registry)", timed(lambda: engine.registry().entry(plain), repeats * 10))
+    )
+    rows.append(("list", timed(engine.list, repeats)))
+    rows.append(("stats", timed(engine.stats, repeats)))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--quick", action="store_true", help="100 and 1,000 tracks, fewer repeats")
+    args = parser.parse_args()
+    sizes = [100, 1000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    print(f"{'tracks':>7} {'operation':<26} {'median ms':>10} {'p99 ms':>9}  note")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
+        for size in sizes:
+            repeats = 20 if args.quick else (200 if size <= 1000 else 50)
+            root = Path(tmp) / f"root-{size}"
+            started = time.perf_counter()
+            engine = build(root, size)
+            built = time.perf_counter() - started
+            rows = measure(engine, root / "tracks" / "track-registry.json", repeats)
+            registry = root / "tracks" / "track-registry.json"
+            bare_median = summary(dict(rows)["bare atomic write"])[0]
+            for name, times in rows:
+                median, p99 = summary(times)
+                note = ""
+                if name in (
+                    "transition",
+                    "create",
+                    "naive read-modify-write",
+                    "pause/resume + checkpoint",
+                ):
+                    note = f"{median / bare_median:.1f}x the bare write"
+                if name.startswith("get by id"):
+                    note = f"{median * 1000:.1f} us"
+                print(f"{size:>7} {name:<26} {median:>10.3f} {p99:>9.3f}  {note}")
+            kb = registry.stat().st_size / 1024
+            print(f"{size:>7} (registry {kb:.0f} KB; tree built in {built:.1f} s)")
+            if size == 1000:
+                env = {**os.environ, "CONDUCTOR_ROOT": str(root)}
+                cli = [sys.executable, "-m", "conductor_nb.cli"]
+                runs = 5 if args.quick else 15
+                python = whole_process([sys.executable, "-c", "pass"], env, runs)
+                listing = whole_process([*cli, "list"], env, runs)
+                creating = whole_process([*cli, "create", "--name", "CLI bench {i}"], env, runs)
+                print(f"\nwhole process at 1,000 tracks (median of {runs}):")
+                print(f"  python -c pass      {python:7.1f} ms")
+                for label, value in (("conductor list", listing), ("conductor create", creating)):
+                    beyond = value - python
+                    print(f"  {label:<18}  {value:7.1f} ms  ({beyond:.1f} beyond Python's start)")
+                print()
+
+
+if __name__ == "__main__":
+    main()
