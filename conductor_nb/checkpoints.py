@@ -22,7 +22,7 @@ import re
 import time
 from pathlib import Path
 
-from .errors import CorruptFile, InvalidInput, PathOutsideRoot
+from .errors import ConductorError, CorruptFile, InvalidInput, PathOutsideRoot
 from .store import files
 from .store.paths import check_relative_name, inside
 from .tracks import parse_time, registry_entry
@@ -62,6 +62,7 @@ LIFECYCLE_KEYS = (
     "last_checkpoint_at",
 )
 PINNED_KINDS = frozenset({"milestone"})
+_PROJECT = "project/"  # manifest prefix of project files a track registers
 # Per-process state, not the track's work: never snapshotted, never restored.
 UNSNAPSHOTTED = frozenset({"lease.json"})
 
@@ -226,7 +227,8 @@ class CheckpointsMixin:
         # left them): synced before the manifest. An indexed blob's folder was synced
         # before the checkpoint that indexed it committed.
         unsynced: set[Path] = set()
-        for relative, path in self._track_files(track_dir, txn):
+        snapshot = self._track_files(track_dir, txn) + self._project_files(state, txn)
+        for relative, path in snapshot:
             pending = txn.pending(path)
             if pending is not None:  # this transaction's own, not yet committed, content
                 data, sha, st = pending, hashlib.sha256(pending).hexdigest(), None
@@ -336,6 +338,27 @@ class CheckpointsMixin:
     def _run_state(self: Engine, track_id: str, relative: str, txn: Transaction) -> dict[str, Any]:
         run = self._read_run(track_id, relative.split("/")[1], txn)
         return {k: run.get(k) for k in ("run_id", "name", "status", "updated_at")}
+
+    def _project_files(
+        self: Engine, track: dict[str, Any], txn: Transaction | None
+    ) -> list[tuple[str, Path]]:
+        """Files of the project the track registers (``context.checkpoint_files``, e.g. the
+        notebooks it works in), as ``project/<path>``; missing ones are skipped."""
+        found = []
+        for name in (track.get("context") or {}).get("checkpoint_files") or []:
+            try:
+                path = self._project_path(_PROJECT + check_relative_name(name))
+            except ConductorError:
+                continue  # validated when registered; an edited track.json is not trusted
+            if (txn is not None and txn.pending(path) is not None) or (
+                path.is_file() and not path.is_symlink()
+            ):
+                found.append((_PROJECT + name, path))
+        return found
+
+    def _project_path(self: Engine, relative: str) -> Path:
+        """Where a manifest path ``project/<path>`` lives: inside the project, or refused."""
+        return inside(self.tree.base, *relative[len(_PROJECT) :].split("/"))
 
     def _track_files(
         self: Engine, track_dir: Path, txn: Transaction | None
@@ -495,6 +518,7 @@ class CheckpointsMixin:
             after_files = {
                 rel: hashlib.sha256(path.read_bytes()).hexdigest()
                 for rel, path in self._track_files(self.tree.track_dir(track_id), None)
+                + self._project_files(self.track(track_id), None)
             }
             after_decisions = self.decisions(track_id)
             after_name = "current"
@@ -574,7 +598,10 @@ class CheckpointsMixin:
             for relative, data in wanted.items():
                 if relative == "track.json":
                     continue
-                txn.write(inside(track_dir, *relative.split("/")), data)
+                if relative.startswith(_PROJECT):  # a project file the track registers
+                    txn.write(self._project_path(relative), data)
+                else:
+                    txn.write(inside(track_dir, *relative.split("/")), data)
             restored = json.loads(wanted["track.json"])
             txn.write(track_dir / "track.json", wanted["track.json"])
             registry = txn.registry

@@ -433,6 +433,7 @@ class Engine(
         "pause_on_failure": "execution.pause_on_failure",
         "success_criteria": "context.success_criteria",
         "target_files": "context.target_files",
+        "checkpoint_files": "context.checkpoint_files",
         "tags": "metadata.tags",
         "notes": "metadata.notes",
     }
@@ -497,9 +498,12 @@ class Engine(
             if text not in ("true", "false"):
                 raise InvalidInput("pause_on_failure must be true or false")
             return text == "true"
-        if field in ("success_criteria", "target_files", "tags"):
+        if field in ("success_criteria", "target_files", "tags", "checkpoint_files"):
             items = value if isinstance(value, list) else str(value).split(",")
-            return [_check_text(item.strip(), field) for item in items if item.strip()]
+            items = [_check_text(item.strip(), field) for item in items if item.strip()]
+            if field == "checkpoint_files":  # project files: paths must stay in the project
+                items = [check_relative_name(item) for item in items]
+            return items
         limit = 1000 if field == "description" else 10_000
         return _check_text(value, field, limit)
 

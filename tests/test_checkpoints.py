@@ -363,3 +363,28 @@ def test_edits_made_through_conductor_while_paused_survive_resume(root: Path) ->
     assert (
         track_dir / "context" / "artifacts" / "notes.md"
     ).read_bytes() == b"written while paused"
+
+
+def test_project_files_the_track_registers_are_checkpointed_and_restored(
+    root: Path, tmp_path: Path
+) -> None:
+    """A notebook of the project that the track registers is part of its checkpoints and
+    comes back on restore; registering a path outside the project is refused."""
+    from conductor_nb.errors import PathOutsideRoot
+
+    engine, track_id, _ = _new_track(root)
+    project = root.parent.parent  # <project>/.claude/conductor
+    notebook = project / "analysis" / "explore.ipynb"
+    notebook.parent.mkdir()
+    notebook.write_text('{"cells": []}')
+    engine.update(track_id, "checkpoint_files", "analysis/explore.ipynb")
+    manifest = engine.create_checkpoint(track_id)
+    assert "project/analysis/explore.ipynb" in [e["path"] for e in manifest["files"]]
+    notebook.write_text('{"cells": ["changed"]}')
+    assert engine.diff_checkpoints(track_id, "last")["changed"] == [
+        "project/analysis/explore.ipynb"
+    ]
+    engine.restore_checkpoint(track_id, "1")
+    assert notebook.read_text() == '{"cells": []}'
+    with pytest.raises(PathOutsideRoot):
+        engine.update(track_id, "checkpoint_files", "../outside.ipynb")

@@ -33,6 +33,14 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     return here.joinpath(*ROOT_PARTS)
 
 
+def project_dir(root: Path) -> Path:
+    """The project a root belongs to: ``<project>/.claude/conductor`` -> ``<project>``;
+    a root elsewhere is its own project."""
+    if root.name == ROOT_PARTS[1] and root.parent.name == ROOT_PARTS[0]:
+        return root.parent.parent
+    return root
+
+
 def check_track_id(value: str) -> str:
     """Return ``value`` if it is a well-formed track id, else raise InvalidId."""
     if not isinstance(value, str) or not TRACK_ID_RE.fullmatch(value):

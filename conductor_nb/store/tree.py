@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import files
 from .locking import lock_for
-from .paths import check_track_id, inside
+from .paths import check_track_id, inside, project_dir
 from .registry import Registry, RegistryDoc
 
 JOURNAL_NAME = ".conductor-journal.json"
@@ -51,6 +51,7 @@ class Tree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.base = project_dir(root)  # journal paths are relative to it (see checkpoints)
         self.tracks_dir = root / "tracks"
         self.tmp_dir = self.tracks_dir / TMP_DIR_NAME
         self.journal_path = self.tracks_dir / JOURNAL_NAME
@@ -109,11 +110,11 @@ class Tree:
             expected = journal.get("registry_crc")
             if expected is None or _registry_crc(self.registry.path) == expected:
                 for item in journal["writes"]:
-                    path = inside(self.root, item["path"])
+                    path = inside(self.base, item["path"])
                     path.parent.mkdir(parents=True, exist_ok=True)
                     files.atomic_write(path, base64.b64decode(item["data"]), tmp_dir=self.tmp_dir)
                 for relative in journal.get("deletes", []):
-                    files.remove_quietly(inside(self.root, relative))
+                    files.remove_quietly(inside(self.base, relative))
             files.remove_quietly(self.journal_path)
             files.fsync_dir(self.tracks_dir)
             self.registry.invalidate()
@@ -165,12 +166,12 @@ class Transaction:
                 "registry_crc": _crc(registry_text) if registry_text is not None else None,
                 "writes": [
                     {
-                        "path": os.path.relpath(path, tree.root),
+                        "path": os.path.relpath(path, tree.base),
                         "data": base64.b64encode(data).decode("ascii"),
                     }
                     for path, data in self.writes.items()
                 ],
-                "deletes": sorted(os.path.relpath(path, tree.root) for path in self.deletes),
+                "deletes": sorted(os.path.relpath(path, tree.base) for path in self.deletes),
             }
             files.atomic_write(tree.journal_path, files.dumps(journal), tmp_dir=tree.tmp_dir)
         if registry_text is not None:
