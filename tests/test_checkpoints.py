@@ -381,9 +381,7 @@ def test_project_files_the_track_registers_are_checkpointed_and_restored(
     manifest = engine.create_checkpoint(track_id)
     assert "project/analysis/explore.ipynb" in [e["path"] for e in manifest["files"]]
     notebook.write_text('{"cells": ["changed"]}')
-    assert engine.diff_checkpoints(track_id, "last")["changed"] == [
-        "project/analysis/explore.ipynb"
-    ]
+    assert "project/analysis/explore.ipynb" in engine.diff_checkpoints(track_id, "1")["changed"]
     engine.restore_checkpoint(track_id, "1")
     assert notebook.read_text() == '{"cells": []}'
     with pytest.raises(PathOutsideRoot):
