@@ -264,6 +264,56 @@ class Conductor:
         )
         return _as(Run, data, "run.json")
 
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def checkpoint(
+        self, *, track: str | None = None, reason: str = "manual checkpoint", pinned: bool = False
+    ) -> dict[str, Any]:
+        """Snapshot the whole track; returns the manifest (checkpoint_id, files, metadata)."""
+        return self.engine.create_checkpoint(track, reason=reason, pinned=pinned)
+
+    def checkpoints(self, track: str | None = None) -> list[dict[str, Any]]:
+        """The track's checkpoint manifests, newest first."""
+        return self.engine.checkpoints(track)
+
+    def verify(self, checkpoint: str = "last", *, track: str | None = None) -> list[dict[str, str]]:
+        """Damage found in a checkpoint (an empty list when it is intact)."""
+        return self.engine.verify_checkpoint(track, checkpoint)
+
+    def diff(
+        self, older: str, newer: str | None = None, *, track: str | None = None
+    ) -> dict[str, Any]:
+        """Files added, removed, changed and decisions added since ``older``."""
+        return self.engine.diff_checkpoints(track, older, newer)
+
+    def restore(self, checkpoint: str, *, track: str | None = None) -> dict[str, Any]:
+        """Restore the track from a checkpoint (the state it replaces is checkpointed)."""
+        return self.engine.restore_checkpoint(track, checkpoint)
+
+    def prune(self, *, track: str | None = None, keep: int = 10) -> dict[str, Any]:
+        return self.engine.prune_checkpoints(track, keep=keep)
+
+    # -- recovery --------------------------------------------------------------------------
+
+    def detect(self, *, threshold_minutes: float = 30.0) -> list[dict[str, Any]]:
+        """Active tracks and running runs whose holder is gone."""
+        return self.engine.detect(threshold_minutes=threshold_minutes)
+
+    def recover(
+        self, track: str | None = None, *, run: str | None = None, abandon: bool = False
+    ) -> dict[str, Any]:
+        """Re-attach to an interrupted track (or, with ``run``, workflow run)."""
+        if run is not None:
+            return self.engine.recover_run(track, run, abandon=abandon)
+        return self.engine.recover_track(track, hold=True)
+
+    def hold(self, track: str | None = None, *, every: float = 60.0):
+        """Hold the track's lease from this process, renewed in the background; call
+        ``.release()`` on the result when done (scripts that work in a track for long)."""
+        from .recovery import LeaseKeeper
+
+        return LeaseKeeper(self.engine, self.engine.resolve(track), every=every)
+
     # -- maintenance ---------------------------------------------------------------------
 
     def validate(self) -> list[Problem]:

@@ -187,3 +187,19 @@ def test_corrupt_decisions_file_is_reported_then_repaired_with_a_copy(
     (backup,) = (root / "backups").glob("*decisions.json")
     assert backup.read_text() == "[{broken"
     assert api.decide("after repair").id == "decision-1"
+
+
+def test_python_api_covers_checkpoints_and_recovery(api: Conductor) -> None:
+    """Conductor exposes checkpoints and recovery as methods, like the CLI and the magic."""
+    api.add_artifact("plan.md", data=b"v1")
+    first = api.checkpoint(reason="v1")
+    api.add_artifact("plan.md", data=b"v2")
+    assert api.verify() == []
+    assert "context/artifacts/plan.md" in api.diff(first["checkpoint_id"])["changed"]
+    api.restore(first["checkpoint_id"])
+    assert api.artifacts()[0].sha256 == __import__("hashlib").sha256(b"v1").hexdigest()
+    assert [m["checkpoint_id"] for m in api.checkpoints()][-1] == first["checkpoint_id"]
+    keeper = api.hold()
+    assert api.engine.lease_of(api.get().track_id)["pid"] == __import__("os").getpid()
+    keeper.release()
+    assert api.detect() == []
