@@ -102,6 +102,8 @@ class MaintenanceMixin:
         done: list[str] = []
         with self.tree.transaction() as txn:
             registry = txn.registry
+            # checked first: saving a repaired track recounts the metadata as it goes
+            drifted = bool(_check_metadata(registry))
             for track_id, entry in list(registry.tracks.items()):
                 if not TRACK_ID_RE.fullmatch(track_id) or entry.get("track_id") != track_id:
                     continue
@@ -111,7 +113,7 @@ class MaintenanceMixin:
                 if name not in registry.tracks:
                     done += self._adopt_folder(txn, name)
             done += self._one_active(txn)
-            if _check_metadata(registry):
+            if drifted or _check_metadata(registry):
                 done.append("recounted the registry metadata")
             active = registry.ids(status=TrackStatus.ACTIVE)
             registry.set_active(active[0] if active else None)

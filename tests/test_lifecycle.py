@@ -1,9 +1,11 @@
-"""Every transition of the seed's state machine: allowed ones succeed and stamp the track,
-refused ones name what is allowed and change nothing; one active track; switch is all or
-nothing."""
+"""Every transition of the seed's state machine: allowed ones succeed, stamp the track and
+append one history event per step; refused ones name what is allowed and change nothing;
+one active track at a time; switch is all or nothing; durations come from the history."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,72 +13,130 @@ import pytest
 from conductor_nb import lifecycle
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
+from conductor_nb.store import files
+from conductor_nb.tracks import iso
 from conductor_nb.vocab import TrackStatus as S
+
+ACTOR = "tester@lab"
+REASON = "because the test says so"
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 # A way into each status, as verbs applied to a fresh draft.
 PATHS = {
     S.DRAFT: [],
     S.READY: ["ready"],
-    S.ACTIVE: ["activate"],
-    S.PAUSED: ["activate", "pause"],
-    S.COMPLETED: ["activate", "complete"],
-    S.FAILED: ["activate", "fail"],
+    S.ACTIVE: ["ready", "activate"],
+    S.PAUSED: ["ready", "activate", "pause"],
+    S.COMPLETED: ["ready", "activate", "complete"],
+    S.FAILED: ["ready", "activate", "fail"],
     S.CANCELLED: ["cancel"],
-    S.ARCHIVED: ["activate", "complete", "archive"],
-}
-STAMP_OF = {
-    "ready": "ready_at",
-    "pause": "paused_at",
-    "complete": "completed_at",
-    "fail": "failed_at",
-    "cancel": "cancelled_at",
-    "archive": "archived_at",
-    "activate": "started_at",
+    S.ARCHIVED: ["ready", "activate", "complete", "archive"],
 }
 
 
-def _track_in(engine: Engine, status: S, name: str) -> str:
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, **delta: float) -> str:
+        self.now += timedelta(**(delta or {"minutes": 1}))
+        return iso(self.now)
+
+
+def _engine(root: Path, clock: Clock) -> Engine:
+    return Engine(root, clock=clock, actor=ACTOR)
+
+
+def _track_in(engine: Engine, clock: Clock, status: S, name: str) -> str:
     track_id = engine.create(name)["track_id"]
     for verb in PATHS[status]:
+        clock.tick()
         engine.transition(track_id, verb)
     assert engine.entry(track_id)["status"] == status
     return track_id
 
 
-def _expected(status: S, verb: str) -> S | None:
-    """What the seed's table says ``verb`` does from ``status`` (None: refused)."""
-    if verb == "activate" and status is S.DRAFT:
-        return S.ACTIVE  # through ready, in one step
+def _spec_steps(status: S, verb: str) -> list[tuple[S, S]] | None:
+    """The steps the seed's tables give for ``verb`` from ``status`` (None: refused)."""
     action = lifecycle.ACTIONS[verb]
-    return action.target if status in action.sources else None
+    if verb == "activate" and status is S.DRAFT:
+        steps = [(S.DRAFT, S.READY), (S.READY, S.ACTIVE)]
+    elif status in action.sources:
+        steps = [(status, action.target)]
+    else:
+        return None
+    for source, target in steps:  # every step is an edge of the transition table
+        assert target in lifecycle.TRANSITIONS[source]
+    return steps
+
+
+def _spec_verbs(status: S) -> set[str]:
+    verbs = {v for v, a in lifecycle.ACTIONS.items() if status in a.sources}
+    return verbs | ({"activate"} if status is S.DRAFT else set())
+
+
+def _disk(engine: Engine, *track_ids: str) -> list[bytes]:
+    paths = [engine.tree.registry.path]
+    paths += [engine.tree.track_file(t, "track.json") for t in track_ids]
+    return [p.read_bytes() for p in paths]
+
+
+def _on_disk(engine: Engine, track_id: str) -> dict:
+    return json.loads(engine.tree.track_file(track_id, "track.json").read_text())
 
 
 @pytest.mark.parametrize("status", list(S))
 @pytest.mark.parametrize("verb", list(lifecycle.ACTIONS))
-def test_every_verb_from_every_status(root: Path, status: S, verb: str) -> None:
-    """A verb succeeds exactly where the table allows it; a refusal names the allowed verbs
-    and leaves both files byte for byte as they were."""
-    engine = Engine(root)
-    track_id = _track_in(engine, status, "Subject track")
-    registry = engine.tree.registry.path
-    track_file = engine.tree.track_file(track_id, "track.json")
-    before = registry.read_bytes(), track_file.read_bytes()
-    expected = _expected(status, verb)
-    if expected is None:
+def test_verb_succeeds_exactly_where_the_table_allows_it(root: Path, status: S, verb: str) -> None:
+    """A verb from a status succeeds exactly when ACTIONS/TRANSITIONS allow it, with one
+    history event per step and its timestamp; a refusal names the allowed verbs and leaves
+    both files byte for byte as they were."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    track_id = _track_in(engine, clock, status, "Subject track")
+    before = _disk(engine, track_id)
+    old = _on_disk(engine, track_id)
+    now = clock.tick()
+    steps = _spec_steps(status, verb)
+    if steps is None:
         with pytest.raises(InvalidTransition) as refused:
-            engine.transition(track_id, verb)
-        assert f"it is {status.value}" in str(refused.value)
-        for allowed in lifecycle.VERBS_FROM[status]:
-            assert allowed in str(refused.value)
-        assert (registry.read_bytes(), track_file.read_bytes()) == before
+            engine.transition(track_id, verb, reason=REASON)
+        err = refused.value
+        assert (err.track_id, err.status, err.action) == (track_id, status, verb)
+        assert set(err.allowed) == _spec_verbs(status)
+        allowed_text = ", ".join(err.allowed) or "none (the track is archived)"
+        assert f"it is {status.value}; allowed from {status.value}: {allowed_text}" in str(err)
+        assert _disk(engine, track_id) == before
         return
-    track = engine.transition(track_id, verb)
-    assert track["status"] == expected == engine.entry(track_id)["status"]
-    last = track["history"][-1]
-    assert (last["to"], last["actor"]) == (expected.value, engine.actor)
-    assert set(last) == {"from", "to", "at", "reason", "actor"}
-    if verb in STAMP_OF:
-        assert STAMP_OF[verb] in track
+
+    track = engine.transition(track_id, verb, reason=REASON)
+    target = steps[-1][1]
+    assert track == _on_disk(engine, track_id)
+    assert track["status"] == target.value == engine.entry(track_id)["status"]
+    assert engine.entry(track_id)["updated_at"] == track["updated_at"] == now
+    expected_events = [
+        {"from": a.value, "to": b.value, "at": now, "reason": REASON, "actor": ACTOR}
+        for a, b in steps
+    ]
+    assert track["history"] == old["history"] + expected_events
+    if target is S.ACTIVE:
+        assert track["started_at"] == old.get("started_at", now)
+        if status is S.PAUSED:
+            assert track["resumed_at"] == now
+            assert "paused_at" not in track and "pause_reason" not in track
+    elif target is S.DRAFT:
+        assert track["metrics"]["retry_count"] == 1
+    else:
+        assert track[lifecycle.STAMPS[target]] == now
+    if target is S.PAUSED:
+        assert track["pause_reason"] == REASON
+    registry = engine.registry()
+    assert registry.active_track == (track_id if target is S.ACTIVE else None)
     assert engine.validate() == []
 
 
@@ -96,125 +156,331 @@ def test_the_table_is_the_seeds() -> None:
     }
 
 
-def test_activate_on_draft_records_both_steps(root: Path) -> None:
-    """A draft activated goes through ready: two history events, one change on disk."""
-    engine = Engine(root)
+def test_the_verbs_are_the_seeds() -> None:
+    """Each verb leads to the seed's status from exactly the seed's statuses."""
+    assert {
+        verb: (action.target.value, sorted(s.value for s in action.sources))
+        for verb, action in lifecycle.ACTIONS.items()
+    } == {
+        "ready": ("ready", ["draft"]),
+        "activate": ("active", ["paused", "ready"]),  # and draft, through ready
+        "pause": ("paused", ["active"]),
+        "resume": ("active", ["paused"]),
+        "complete": ("completed", ["active"]),
+        "fail": ("failed", ["active", "paused"]),
+        "cancel": ("cancelled", ["draft", "failed", "paused", "ready"]),
+        "archive": ("archived", ["cancelled", "completed"]),
+        "retry": ("draft", ["failed"]),
+    }
+
+
+def test_activate_on_a_draft_records_draft_ready_and_ready_active(root: Path) -> None:
+    """A draft activated goes through ready: two history events stamped at the same moment."""
+    clock = Clock()
+    engine = _engine(root, clock)
     track_id = engine.create("Draft track")["track_id"]
+    now = clock.tick()
     track = engine.transition(track_id, "activate")
-    assert [(e["from"], e["to"]) for e in track["history"]] == [
-        (None, "draft"),
-        ("draft", "ready"),
-        ("ready", "active"),
+    assert [(e["from"], e["to"], e["at"]) for e in track["history"]] == [
+        (None, "draft", iso(START)),
+        ("draft", "ready", now),
+        ("ready", "active", now),
     ]
+    assert track["ready_at"] == track["started_at"] == now
 
 
-def test_pause_and_resume_stamp_and_clear(root: Path) -> None:
-    """pause stamps paused_at and its reason; resume clears them and stamps resumed_at."""
-    engine = Engine(root)
-    track_id = _track_in(engine, S.ACTIVE, "Pausing track")
+def test_timestamps_follow_the_lifecycle(root: Path) -> None:
+    """started_at is set by the first activation only; pause sets paused_at and its
+    reason, resume removes both and sets resumed_at; complete sets completed_at."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    track_id = _track_in(engine, clock, S.READY, "Stamped track")
+    started = clock.tick()
+    engine.transition(track_id, "activate")
+    paused_at = clock.tick()
     paused = engine.transition(track_id, "pause", reason="waiting for review")
-    assert paused["pause_reason"] == "waiting for review" and "paused_at" in paused
+    assert (paused["paused_at"], paused["pause_reason"]) == (paused_at, "waiting for review")
+    resumed_at = clock.tick()
     resumed = engine.transition(track_id, "resume")
+    assert resumed["started_at"] == started and resumed["resumed_at"] == resumed_at
     assert "paused_at" not in resumed and "pause_reason" not in resumed
-    assert "resumed_at" in resumed and resumed["started_at"] == paused["started_at"]
+    clock.tick()
+    engine.transition(track_id, "pause")
+    assert _on_disk(engine, track_id)["pause_reason"] == "Manual pause"
+    again = clock.tick()
+    track = engine.transition(track_id, "activate")  # activate resumes a paused track too
+    assert (track["started_at"], track["resumed_at"]) == (started, again)
+    done = clock.tick()
+    track = engine.transition(track_id, "complete")
+    assert track["completed_at"] == done and track["outcomes"]["result"] == "success"
 
 
-def test_retry_counts_and_returns_to_draft(root: Path) -> None:
-    """A failed track retried goes back to draft and counts the retry."""
-    engine = Engine(root)
-    track_id = _track_in(engine, S.FAILED, "Retried track")
+def test_fail_and_cancel_keep_their_reasons(root: Path) -> None:
+    """fail stamps failed_at and failure_reason; cancel stamps cancelled_at and cancel_reason."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    failing = _track_in(engine, clock, S.ACTIVE, "Failing track")
+    now = clock.tick()
+    track = engine.transition(failing, "fail", reason="tests broke")
+    assert (track["failed_at"], track["failure_reason"]) == (now, "tests broke")
+    now = clock.tick()
+    track = engine.transition(failing, "cancel", reason="dropped")
+    assert (track["cancelled_at"], track["cancel_reason"]) == (now, "dropped")
+
+
+def test_retry_goes_back_to_draft_and_counts(root: Path) -> None:
+    """A failed track retried is a draft again, counts the retry and keeps its first start."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    track_id = _track_in(engine, clock, S.FAILED, "Retried track")
+    started = _on_disk(engine, track_id)["started_at"]
+    clock.tick()
     track = engine.transition(track_id, "retry")
     assert track["status"] == "draft" and track["metrics"]["retry_count"] == 1
+    clock.tick()
+    track = engine.transition(track_id, "activate")
+    assert track["started_at"] == started
 
 
-def test_single_active_track(root: Path) -> None:
-    """A second activation is refused naming the active track and suggesting switch;
-    --force pauses the other; at most one track is ever active."""
-    engine = Engine(root)
-    first = _track_in(engine, S.ACTIVE, "First active")
-    second = _track_in(engine, S.READY, "Second ready")
+@pytest.mark.parametrize(
+    ("status", "verb"), [(S.READY, "activate"), (S.DRAFT, "activate"), (S.PAUSED, "resume")]
+)
+def test_activating_while_another_is_active_is_refused(root: Path, status: S, verb: str) -> None:
+    """Activating (or resuming) while another track is active raises ActiveTrackExists
+    naming the active track and suggesting switch, and changes no file."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    second = _track_in(engine, clock, status, "Second track")
+    first = _track_in(engine, clock, S.ACTIVE, "First active")
+    before = _disk(engine, first, second)
+    clock.tick()
     with pytest.raises(ActiveTrackExists) as refused:
-        engine.transition(second, "activate")
-    assert first in str(refused.value) and f"switch --to {second}" in str(refused.value)
-    paused = _track_in(engine, S.READY, "Another ready")
-    with pytest.raises(ActiveTrackExists):  # resuming is activating too
-        engine.transition(paused, "activate")
+        engine.transition(second, verb)
+    assert (refused.value.active_id, refused.value.wanted_id) == (first, second)
+    assert f"track {first} is active" in str(refused.value)
+    assert f"conductor switch --to {second}" in str(refused.value)
+    assert _disk(engine, first, second) == before
+    assert engine.entry(second)["status"] == status.value
+
+
+def test_force_pauses_the_active_track(root: Path) -> None:
+    """activate force=True pauses the active track (with a reason naming the newcomer)
+    and activates the target; exactly one track is active."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    first = _track_in(engine, clock, S.ACTIVE, "First active")
+    second = _track_in(engine, clock, S.READY, "Second ready")
+    now = clock.tick()
     engine.transition(second, "activate", force=True)
-    assert engine.entry(first)["status"] == "paused"
+    paused = _on_disk(engine, first)
+    assert paused["status"] == "paused" and paused["paused_at"] == now
+    assert second in paused["pause_reason"]
+    assert paused["history"][-1]["from"] == "active" and paused["history"][-1]["to"] == "paused"
     assert [e["track_id"] for e in engine.list(status="active")] == [second]
-    assert engine.registry().active_track == second
+    registry = engine.registry()
+    assert registry.active_track == second
+    assert registry.doc["metadata"]["active_count"] == 1
+    assert engine.validate() == []
 
 
-def test_switch_pauses_the_active_and_activates_the_target(root: Path) -> None:
-    """switch --to pauses the active track and activates the target."""
-    engine = Engine(root)
-    second = _track_in(engine, S.PAUSED, "Second track")
-    first = _track_in(engine, S.ACTIVE, "First track")
-    engine.switch(second, reason="urgent")
-    assert engine.entry(first)["status"] == "paused"
-    assert engine.entry(second)["status"] == "active"
-    assert engine.track(first)["pause_reason"] == "urgent"
-    with pytest.raises(InvalidInput, match="already active"):
-        engine.switch(second)
+@pytest.mark.parametrize("status", [S.DRAFT, S.READY, S.PAUSED])
+def test_switch_pauses_the_active_and_activates_the_target(root: Path, status: S) -> None:
+    """switch pauses the active track (with the switch's reason) and activates the target
+    from draft, ready or paused."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    target = _track_in(engine, clock, status, "Target track")
+    source = _track_in(engine, clock, S.ACTIVE, "Source track")
+    now = clock.tick()
+    track = engine.switch(target, reason="urgent")
+    assert track["status"] == "active" and track["history"][-1]["reason"] == "urgent"
+    paused = _on_disk(engine, source)
+    assert (paused["status"], paused["pause_reason"], paused["paused_at"]) == (
+        "paused",
+        "urgent",
+        now,
+    )
+    assert engine.entry(source)["status"] == "paused"
+    assert engine.registry().active_track == target
+    assert engine.validate() == []
 
 
-def test_switch_is_all_or_nothing(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure in the middle of a switch's commit leaves both tracks as they were (after
-    the journal is replayed or dropped on the next access) or both switched."""
-    from conductor_nb.store import files
+def test_switch_with_nothing_active_just_activates(root: Path) -> None:
+    """switch with no active track activates the target and pauses nothing."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    other = _track_in(engine, clock, S.PAUSED, "Other track")
+    target = _track_in(engine, clock, S.READY, "Target track")
+    engine.switch(target)
+    assert engine.entry(target)["status"] == "active"
+    assert engine.entry(other)["status"] == "paused"
 
-    engine = Engine(root)
-    first = _track_in(engine, S.ACTIVE, "Source track")
-    second = _track_in(engine, S.READY, "Target track")
+
+@pytest.mark.parametrize("status", [S.ACTIVE, S.COMPLETED, S.ARCHIVED, S.FAILED, S.CANCELLED])
+def test_refused_switch_changes_nothing(root: Path, status: S) -> None:
+    """A switch to a track that cannot become active leaves the active track active and
+    every file as it was."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    target = _track_in(engine, clock, status, "Target track")
+    if status is S.ACTIVE:
+        source = target
+    else:
+        source = _track_in(engine, clock, S.ACTIVE, "Source track")
+    before = _disk(engine, source, target)
+    clock.tick()
+    expected = InvalidInput if status is S.ACTIVE else InvalidTransition
+    with pytest.raises(expected):
+        engine.switch(target)
+    assert _disk(engine, source, target) == before
+    assert engine.entry(source)["status"] == "active"
+
+
+# -- switch is all or nothing ---------------------------------------------------------------
+
+
+def _switch_setup(root: Path) -> tuple[Engine, str, str]:
+    """The same tree every time (fixed clock and actor): one active track, one ready."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    source = _track_in(engine, clock, S.ACTIVE, "Source track")
+    target = _track_in(engine, clock, S.READY, "Target track")
+    clock.tick(hours=1)
+    return engine, source, target
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    """Every data file of the tree (not the lock file, the temp folder or checkpoints,
+    whose stat cache records real mtimes)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_dir() or "checkpoints" in path.parts or ".conductor-tmp" in path.parts:
+            continue
+        if path.name == ".conductor.lock":
+            continue
+        found[rel] = path.read_bytes()
+    return found
+
+
+def test_switch_commit_failing_at_any_write_is_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever file write of a switch's commit fails, after the next lock (which replays
+    or drops the journal) a fresh engine sees both tracks exactly as before or both fully
+    switched, never one of each, and validate() finds nothing."""
+    engine, source, target = _switch_setup(tmp_path / "reference")
+    before = _snapshot(engine.root)
     real_write = files.atomic_write
-    seen = {"registry": False}
+    calls: list[Path] = []
 
-    def failing_write(path, content, **kwargs):
-        # fail on the first track file after the registry (the commit point) was replaced
-        if path.name == "track-registry.json":
-            seen["registry"] = True
-        elif seen["registry"] and path.name == "track.json":
-            raise OSError(28, "No space left on device")
+    def counting_write(path, content, **kwargs):
+        calls.append(path)
         return real_write(path, content, **kwargs)
 
-    monkeypatch.setattr(files, "atomic_write", failing_write)
-    with pytest.raises(OSError, match="No space left"):
-        engine.switch(second)
+    monkeypatch.setattr(files, "atomic_write", counting_write)
+    engine.switch(target)
     monkeypatch.setattr(files, "atomic_write", real_write)
-    assert (root / "tracks" / ".conductor-journal.json").exists()  # a half-done commit
-    fresh = Engine(root)
-    with fresh.tree.transaction():
-        pass  # the next lock finishes or drops what the failed commit left
-    statuses = (fresh.entry(first)["status"], fresh.entry(second)["status"])
-    assert statuses == ("paused", "active")  # past the commit point: it rolls forward
-    assert fresh.validate() == []
-    assert fresh.track(first)["status"] == "paused"
+    switched = _snapshot(engine.root)
+    assert switched != before
+    assert len(calls) >= 4  # journal, registry, two track.json files (and checkpoints)
+
+    outcomes = set()
+    for n in range(1, len(calls) + 1):
+        engine, source, target = _switch_setup(tmp_path / f"fail-at-{n}")
+        root = engine.root
+        assert _snapshot(root) == before
+        count = {"n": 0}
+
+        def failing_write(path, content, _n=n, _count=count, **kwargs):
+            _count["n"] += 1
+            if _count["n"] == _n:
+                raise OSError(28, "No space left on device")
+            return real_write(path, content, **kwargs)
+
+        monkeypatch.setattr(files, "atomic_write", failing_write)
+        with pytest.raises(OSError, match="No space left"):
+            engine.switch(target)
+        monkeypatch.setattr(files, "atomic_write", real_write)
+
+        fresh = Engine(root, actor=ACTOR)
+        fresh.tree.registry.invalidate()
+        with fresh.tree.transaction():
+            pass  # the next lock finishes or drops what the failed commit left
+        assert not (root / "tracks" / ".conductor-journal.json").exists()
+        assert list((root / "tracks" / ".conductor-tmp").iterdir()) == []
+        after = _snapshot(root)
+        statuses = (fresh.entry(source)["status"], fresh.entry(target)["status"])
+        if after == before:
+            assert statuses == ("active", "ready"), n
+            outcomes.add("before")
+        else:
+            assert after == switched, f"write {n} ({calls[n - 1].name}) left a mixed tree"
+            assert statuses == ("paused", "active"), n
+            checkpoint = fresh.track(source)["last_checkpoint"]
+            assert fresh.verify_checkpoint(source, checkpoint) == [], n
+            outcomes.add("switched")
+        assert fresh.validate() == [], n
+    assert outcomes == {"before", "switched"}  # both sides of the commit point were hit
 
 
-def test_switch_failing_before_the_commit_point_changes_nothing(
+def test_switch_failing_while_preparing_changes_nothing(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If the commit fails before the registry is replaced, nothing changed."""
-    from conductor_nb.store import files
+    """A failure after the active track was paused in memory but before anything was
+    written (Engine._save raising on its second call) leaves every file as it was."""
+    engine, source, target = _switch_setup(root)
+    before = _snapshot(root)
+    real_save = Engine._save
+    count = {"n": 0}
 
-    engine = Engine(root)
-    first = _track_in(engine, S.ACTIVE, "Source track")
-    second = _track_in(engine, S.READY, "Target track")
-    before = {p: p.read_bytes() for p in root.rglob("*.json") if "checkpoints" not in p.parts}
-    real_write = files.atomic_write
-
-    def failing_write(path, content, **kwargs):
-        if path.name == "track-registry.json":
+    def failing_save(self, txn, track, **kwargs):
+        count["n"] += 1
+        if count["n"] == 2:
             raise OSError(5, "I/O error")
-        return real_write(path, content, **kwargs)
+        return real_save(self, txn, track, **kwargs)
 
-    monkeypatch.setattr(files, "atomic_write", failing_write)
+    monkeypatch.setattr(Engine, "_save", failing_save)
     with pytest.raises(OSError, match="I/O error"):
-        engine.switch(second)
-    monkeypatch.setattr(files, "atomic_write", real_write)
+        engine.switch(target)
+    monkeypatch.setattr(Engine, "_save", real_save)
+    assert count["n"] == 2
+    assert _snapshot(root) == before
+    # the engine that failed does not keep the half-made change in its cache
+    assert (engine.entry(source)["status"], engine.entry(target)["status"]) == (
+        "active",
+        "ready",
+    )
+    assert engine.registry().active_track == source
     fresh = Engine(root)
-    with fresh.tree.transaction():
-        pass
-    after = {p: p.read_bytes() for p in root.rglob("*.json") if "checkpoints" not in p.parts}
-    assert {p: after.get(p) for p in before} == before
-    assert (fresh.entry(first)["status"], fresh.entry(second)["status"]) == ("active", "ready")
+    fresh.tree.registry.invalidate()
+    assert (fresh.entry(source)["status"], fresh.entry(target)["status"]) == ("active", "ready")
+    assert fresh.validate() == []
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+def test_durations_exclude_pauses(root: Path) -> None:
+    """Active 2 h, paused 1 h, active 1 h, then completed: active 3 h, total 4 h, one pause."""
+    clock = Clock()
+    engine = _engine(root, clock)
+    track_id = engine.create("Timed track")["track_id"]
+    engine.transition(track_id, "activate")
+    clock.tick(hours=2)
+    engine.transition(track_id, "pause")
+    clock.tick(hours=1)
+    paused = engine.track(track_id)["metrics"]
+    assert paused["active_duration_ms"] == 2 * 3_600_000
+    assert paused["total_duration_ms"] == 3 * 3_600_000
+    engine.transition(track_id, "resume")
+    clock.tick(hours=1)
+    track = engine.transition(track_id, "complete")
+    hour = 3_600_000
+    assert track["metrics"]["active_duration_ms"] == 3 * hour
+    assert track["metrics"]["total_duration_ms"] == 4 * hour
+    assert track["metrics"]["pause_count"] == 1
+    clock.tick(hours=5)  # a completed track's durations no longer grow
+    metrics = engine.track(track_id)["metrics"]
+    assert (metrics["active_duration_ms"], metrics["total_duration_ms"]) == (3 * hour, 4 * hour)
+    assert metrics["pause_count"] == 1
