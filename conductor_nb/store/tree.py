@@ -82,14 +82,14 @@ class Tree:
         """Lock, recover, collect writes, commit. ``replace_registry`` starts from a new
         registry instead of loading the file (``rebuild`` of a lost or corrupt one)."""
         with self.lock:
-            outermost = self.lock.depth == 1
-            if outermost:
-                self._recover()
-                self.tmp_dir.mkdir(parents=True, exist_ok=True)
             txn = _current.get(id(self.registry))
             if txn is not None:  # nested: join the outer transaction
                 yield txn
                 return
+            # The first transaction under this lock, even if a bare ``with tree.lock:``
+            # took it first (lock depth > 1): recover and make the temp folder.
+            self._recover()
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
             registry = replace_registry or self.registry.load()
             txn = Transaction(self, registry)
             txn.registry_changed = replace_registry is not None
