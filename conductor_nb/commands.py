@@ -83,6 +83,7 @@ MESSAGE_KINDS = frozenset(
         "restored",
         "pruned",
         "recovered",
+        "demo",
     }
 )
 
@@ -233,6 +234,20 @@ def build_parser(prog: str = "conductor", only: str | None = None) -> argparse.A
     p = command("help", "usage of a command: help create")
     p.add_argument("topic", nargs="?", help="a command")
     command("stats", "counts by status, type and priority")
+    p = command("analytics", "key figures: success rate, durations, flow, overruns, paths, runs")
+    p.add_argument("--as-of", help="end open intervals at this time (ISO 8601; default: now)")
+    p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="ROOT",
+        help="another conductor root to include (repeatable)",
+    )
+    p = command("demo", "fill an empty root with realistic demo tracks, through the engine")
+    p.add_argument("--tracks", type=int, default=500, help="how many tracks (default 500)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--start", help="simulated start, ISO 8601 (default 2026-01-05T09:00Z)")
+    p.add_argument("--days", type=float, help="days it spans (default: tracks/2, at least 30)")
     p = command("show", "show a track in full")
     _track_arg(p)
     p = command("update", "change one field of a track (checked)")
@@ -586,6 +601,41 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 @_handler("stats")
 def _stats(engine, ns) -> Outcome:
     return Outcome("stats", engine.stats())
+
+
+def _moment(value: str, option: str) -> Any:
+    from .tracks import parse_time
+
+    moment = parse_time(value)
+    if moment is None:
+        raise InvalidInput(f"{option} takes an ISO 8601 time such as 2026-03-01T09:00Z")
+    return moment
+
+
+@_handler("analytics")
+def _analytics(engine, ns) -> Outcome:
+    from .analytics import load  # pandas is imported here, for this command only
+    from .analytics.report import summary_text
+
+    now = _moment(ns.as_of, "--as-of") if ns.as_of else None
+    source = [engine.root, *ns.also] if ns.also else engine.root
+    analytics = load(source, now=now)
+    summary = analytics.summary()
+    return Outcome("analytics", summary, summary_text(summary), extra={"analytics": analytics})
+
+
+@_handler("demo")
+def _demo(engine, ns) -> Outcome:
+    from .analytics.demo import generate
+
+    start = _moment(ns.start, "--start") if ns.start else None
+    info = generate(engine.root, tracks=ns.tracks, seed=ns.seed, start=start, days=ns.days)
+    return Outcome(
+        "demo",
+        info,
+        f"made {info['tracks']} demo tracks in {info['root']}, {info['start'][:10]} to "
+        f"{info['end'][:10]}: see `conductor analytics --as-of {info['end']}`",
+    )
 
 
 @_handler("show")

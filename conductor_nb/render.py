@@ -205,6 +205,8 @@ def render(outcome: Outcome) -> str:
         return f"{outcome.message}\n{block}" if outcome.message else block
     if kind == "stats":
         return _stats(data)
+    if kind == "analytics":
+        return str(outcome.message)
     if kind == "diff":
         return _diff(data)
     if kind == "actions":

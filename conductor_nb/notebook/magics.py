@@ -32,6 +32,12 @@ def _frames():
     return frames
 
 
+def _panels():
+    from . import analytics_panel  # ipywidgets and matplotlib: on first stats or analytics
+
+    return analytics_panel
+
+
 _COLUMNS = {
     "decisions": ["id", "timestamp", "summary", "rationale", "alternatives", "tags"],
     "assumptions": ["id", "timestamp", "statement", "status", "note"],
@@ -162,6 +168,12 @@ class TrackMagics(Magics):
             ]
             columns = ["checkpoint_id", "created_at", "kind", "pinned", "files", "bytes", "reason"]
             return _frames().records_frame(rows, columns)
+        if kind == "stats":
+            archived = engine.list(status="archived")
+            completed = sum(1 for entry in archived if entry.get("completed_at"))
+            return _panels().StatsSummary(data, archived_completed=completed)
+        if kind == "analytics":
+            return _panels().AnalyticsPanel(outcome.extra["analytics"], data)
         if kind in MESSAGE_KINDS and outcome.message:
             return Result(outcome.message, data)
         if kind == "actions":

@@ -1,0 +1,135 @@
+"""What ``%track stats`` and ``%track analytics`` show in a notebook.
+
+``StatsSummary``: the registry's counts and the success rate, compact. ``AnalyticsPanel``:
+an ipywidgets VBox with the key figures and a Tab of charts (PNG images rendered with
+matplotlib, without pyplot). Both have a short, stable text repr (what nbval compares)
+and escape every piece of user text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..analytics.report import days, percent, success_line
+from ..analytics.stats import wilson
+from .display import _rows, badge, e
+
+
+class StatsSummary:
+    """``%track stats``: counts by status, type and priority, and the success rate
+    (completed / closed; archived tracks count as completed when they were). ``.data``
+    holds the figures."""
+
+    def __init__(self, stats: dict[str, Any], archived_completed: int = 0) -> None:
+        by_status = stats["by_status"]
+        archived = by_status.get("archived", 0)
+        completed = by_status.get("completed", 0) + archived_completed
+        failed = by_status.get("failed", 0)
+        cancelled = by_status.get("cancelled", 0) + archived - archived_completed
+        closed = completed + failed + cancelled
+        low, high = wilson(completed, closed)
+        open_count = sum(by_status.get(s, 0) for s in ("draft", "ready", "active", "paused"))
+        self.data = {
+            **stats,
+            "open": open_count,
+            "completed": completed,
+            "failed": failed,
+            "cancelled": cancelled,
+            "closed": closed,
+            "success_rate": completed / closed if closed else None,
+            "ci_low": low if closed else None,
+            "ci_high": high if closed else None,
+        }
+
+    def __repr__(self) -> str:
+        d = self.data
+        rate = (
+            f"success {percent(d['success_rate'], 0)} of {d['closed']} closed "
+            f"[{percent(d['ci_low'], 0)}, {percent(d['ci_high'], 0)}]"
+            if d["closed"]
+            else "none closed yet"
+        )
+        return (
+            f"Stats({d['total']} tracks: {d['open']} open, {d['completed']} completed, "
+            f"{d['failed']} failed, {d['cancelled']} cancelled; {rate}; "
+            f"active: {d['active_track'] or 'none'})"
+        )
+
+    def _repr_html_(self) -> str:
+        d = self.data
+        statuses = " ".join(f"{badge(s)} {e(n)}" for s, n in d["by_status"].items() if n)
+        groups = [
+            [e(group.replace("by_", "")), e(", ".join(f"{k} {v}" for k, v in d[group].items()))]
+            for group in ("by_type", "by_priority")
+        ]
+        success = (
+            f"{percent(d['success_rate'])} of {e(d['closed'])} closed "
+            f"(95% CI {percent(d['ci_low'])} to {percent(d['ci_high'])})"
+            if d["closed"]
+            else "no closed tracks yet"
+        )
+        return (
+            f"<div class='conductor-stats'><b>{e(d['total'])} tracks</b> &middot; active: "
+            f"<code>{e(d['active_track'] or 'none')}</code><div>{statuses or '-'}</div>"
+            f"<div><b>Success:</b> {success}</div>{_rows(['', 'counts'], groups)}</div>"
+        )
+
+
+def key_figures_html(summary: dict[str, Any]) -> str:
+    s = summary
+    rows = [
+        ["tracks", f"{e(s['tracks'])} ({e(s['open'])} open, {e(s['wip'])} in progress)"],
+        ["success", e(success_line(s))],
+        ["median lead time", e(days(s["median_lead_days"]))],
+        ["median cycle time", e(days(s["median_cycle_days"]))],
+        ["median active time", e(days(s["median_active_days"]))],
+        ["completed, last 4 weeks", e(s["completed_last_4_weeks"])],
+        ["overruns", f"{e(s['overruns'])} ({e(s['overruns_open'])} still open)"],
+        ["workflow runs", f"{e(s['runs'])}, {e(percent(s['run_failure_rate']))} failed"],
+        ["most common path", e(s["top_path"] or "-")],
+    ]
+    if len(s.get("projects") or []) > 1:
+        rows.insert(0, ["projects", e(", ".join(s["projects"]))])
+    body = "".join(
+        f"<tr><th style='text-align:left;padding-right:12px'>{e(k)}</th><td>{v}</td></tr>"
+        for k, v in rows
+    )
+    return (
+        f"<div class='conductor-analytics'><h4 style='margin:4px 0'>Track analytics</h4>"
+        f"<div style='color:#6b7280'>as of {e(str(s['as_of'])[:16].replace('T', ' '))} UTC"
+        f"</div><table>{body}</table></div>"
+    )
+
+
+class AnalyticsPanel(widgets.VBox):
+    """``%track analytics``: key figures above a Tab of charts. ``.analytics`` is the
+    ``conductor_nb.analytics.Analytics`` behind it (every frame), ``.summary`` the
+    figures."""
+
+    def __init__(self, analytics: Any, summary: dict[str, Any] | None = None) -> None:
+        from ..analytics import charts
+
+        summary = summary if summary is not None else analytics.summary()
+        names = list(charts.CHARTS) if summary["tracks"] else []
+        images = [
+            widgets.Image(value=charts.png(charts.figure(analytics, name)), format="png")
+            for name in names
+        ]
+        tabs = widgets.Tab(children=images)
+        tabs.titles = names
+        super().__init__(children=[widgets.HTML(key_figures_html(summary)), tabs])
+        self.analytics = analytics
+        self.summary = summary
+        self.chart_names = names
+
+    def __repr__(self) -> str:
+        s = self.summary
+        rate = (
+            f"success {percent(s['success_rate'], 0)} "
+            f"[{percent(s['ci_low'], 0)}, {percent(s['ci_high'], 0)}]"
+            if s["closed"]
+            else "none closed"
+        )
+        return f"AnalyticsPanel({s['tracks']} tracks, {rate}, {len(self.chart_names)} charts)"
