@@ -89,9 +89,6 @@ class RootLock:
     def depth(self) -> int:
         return self._depth
 
-    def held(self) -> bool:
-        return self._depth > 0 and self._guard._is_owned()  # type: ignore[attr-defined]
-
     def acquire(self, timeout: float | None = None) -> None:
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
