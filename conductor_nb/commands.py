@@ -229,6 +229,11 @@ def build_parser(prog: str = "conductor", only: str | None = None) -> argparse.A
     p.add_argument("--status", type=_csv_choices(STATUSES), help="filter: " + ",".join(STATUSES))
     p.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
     p.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
+    p = command("board", "every track with its actions: a live widget board in a notebook")
+    p.add_argument("--status", type=_csv_choices(STATUSES), help="filter: " + ",".join(STATUSES))
+    p.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
+    p.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
+    p.add_argument("--search", default="", help="only tracks whose name or id contains this")
     command("get-active", "show the active track's registry entry")
     command("status", "the active track in full (nothing when none is active)")
     p = command("help", "usage of a command: help create")
@@ -283,7 +288,7 @@ def build_parser(prog: str = "conductor", only: str | None = None) -> argparse.A
     _track_arg(p)
 
     p = command("step", "add and progress a track's steps")
-    p.add_argument("action", choices=["add", "list", "start", "complete", "skip", "fail"])
+    p.add_argument("action", choices=["add", "list", "start", "complete", "skip", "fail", "reopen"])
     p.add_argument(
         "target", nargs="?", metavar="STEP", help="step name (add) or id / number / name"
     )
@@ -566,6 +571,21 @@ def _list(engine, ns) -> Outcome:
     return Outcome("entries", entries, f"{len(entries)} tracks")
 
 
+@_handler("board")
+def _board(engine, ns) -> Outcome:
+    """The notebook shows a live board; the CLI prints the same tracks, with the actions
+    each one allows."""
+    entries = engine.list(status=ns.status, type=ns.type, priority=ns.priority)
+    needle = ns.search.casefold()
+    entries = [
+        e
+        for e in entries
+        if needle in str(e.get("name") or "").casefold() or needle in e["track_id"].casefold()
+    ]
+    filters = {"status": ns.status, "type": ns.type, "priority": ns.priority, "search": ns.search}
+    return Outcome("board", entries, f"{len(entries)} tracks", extra={"filters": filters})
+
+
 @_handler("get-active")
 def _get_active(engine, ns) -> Outcome:
     entry = engine.get_active()
@@ -640,7 +660,7 @@ def _demo(engine, ns) -> Outcome:
 
 @_handler("show")
 def _show(engine, ns) -> Outcome:
-    return Outcome("track", engine.track(_ref(ns)), extra={"detail": True})
+    return Outcome("track", engine.track(_ref(ns)), extra={"detail": True, "panel": True})
 
 
 @_handler("update")

@@ -233,7 +233,7 @@ class Conductor:
     def step(
         self, step: str, action: str, *, track: str | None = None, note: str | None = None
     ) -> Step:
-        """start, complete, skip or fail a step (by id, number from 1, or exact name)."""
+        """start, complete, skip, fail or reopen a step (by id, number from 1, or name)."""
         return _as(Step, self.engine.step(track, step, action, note=note), "track.json steps")
 
     # -- runs ----------------------------------------------------------------------------

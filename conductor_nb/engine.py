@@ -664,12 +664,14 @@ class Engine(
         "complete": StepStatus.COMPLETED,
         "skip": StepStatus.SKIPPED,
         "fail": StepStatus.FAILED,
+        "reopen": StepStatus.PENDING,  # undo a tick: the step is to do again
     }
 
     def step(
         self, ref: str | None, step_ref: str, verb: str, *, note: str | None = None
     ) -> dict[str, Any]:
-        """start, complete, skip or fail a step (by id, number from 1, or exact name)."""
+        """start, complete, skip, fail or reopen a step (by id, number from 1, or exact
+        name)."""
         if verb not in self.STEP_VERBS:
             raise InvalidInput(
                 f"unknown step action {verb!r}; one of: {', '.join(self.STEP_VERBS)}"
@@ -687,6 +689,10 @@ class Engine(
             step["status"] = target.value
             if target == StepStatus.IN_PROGRESS:
                 timing["started_at"] = now
+            elif target == StepStatus.PENDING:
+                for key in ("started_at", "completed_at", "actual_duration_ms"):
+                    timing.pop(key, None)
+                step.pop("error", None)
             else:
                 timing["completed_at"] = now
                 started = parse_time(timing.get("started_at"))

@@ -59,6 +59,34 @@ VERBS_FROM: dict[S, list[str]] = {
 }
 VERBS_FROM[S.DRAFT].insert(1, "activate")  # draft -> ready -> active in one step
 
+# The verb that reaches each target status in one step, and the order in which a status's
+# transitions are offered (moving forward first, ending last).
+_VERB_TO: dict[S, str] = {
+    S.READY: "ready",
+    S.ACTIVE: "activate",
+    S.PAUSED: "pause",
+    S.COMPLETED: "complete",
+    S.DRAFT: "retry",
+    S.FAILED: "fail",
+    S.CANCELLED: "cancel",
+    S.ARCHIVED: "archive",
+}
+
+
+def transition_verbs(status: str) -> list[str]:
+    """One verb per transition the table allows from ``status``, in the order a board
+    offers them (paused -> active reads as "resume"). Unknown statuses offer nothing."""
+    try:
+        current = S(status)
+    except ValueError:
+        return []
+    return [
+        "resume" if current is S.PAUSED and target is S.ACTIVE else verb
+        for target, verb in _VERB_TO.items()
+        if target in TRANSITIONS[current]
+    ]
+
+
 # Timestamp fields each target status stamps in track.json (the schema's, plus ours).
 STAMPS: dict[S, str] = {
     S.READY: "ready_at",

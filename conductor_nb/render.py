@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from .commands import MESSAGE_KINDS, Outcome
+from .lifecycle import transition_verbs
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
@@ -61,6 +62,23 @@ def entries_table(entries: Sequence[dict[str, Any]]) -> str:
         for e in entries
     ]
     return table(["id", "name", "status", "type", "priority", "progress", "updated"], rows)
+
+
+def board_table(entries: Sequence[dict[str, Any]]) -> str:
+    """``conductor board``: the tracks with the lifecycle verbs each one allows."""
+    if not entries:
+        return "no tracks"
+    rows = [
+        (
+            e.get("track_id"),
+            e.get("name"),
+            e.get("status"),
+            _percent(e.get("progress")),
+            " ".join(transition_verbs(str(e.get("status")))) or "-",
+        )
+        for e in entries
+    ]
+    return table(["id", "name", "status", "progress", "actions"], rows)
 
 
 def track_block(track: dict[str, Any], detail: bool) -> str:
@@ -196,6 +214,8 @@ def render(outcome: Outcome) -> str:
         return body + str(outcome.message)
     if kind == "entries":
         return entries_table(data)
+    if kind == "board":
+        return board_table(data)
     if kind == "entry":
         return outcome.message or entries_table([data])
     if kind == "track" and data is None:

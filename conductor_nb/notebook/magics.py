@@ -23,6 +23,7 @@ from ..engine import Engine
 from ..errors import ConductorError
 from ..recovery import LeaseKeeper
 from ..store.paths import find_root
+from . import watch
 from .display import Result, TrackView
 
 
@@ -153,8 +154,15 @@ class TrackMagics(Magics):
         kind, data = outcome.kind, outcome.data
         if kind == "entries":
             return _frames().tracks_frame(data)
+        if kind == "track" and data is not None and outcome.extra.get("panel"):
+            return self.panel(engine, data["track_id"])
         if kind == "track":
             return None if data is None else self.view(engine, data["track_id"])
+        if kind == "board":
+            from .board import Board  # ipywidgets: on the first board or panel
+
+            filters = outcome.extra["filters"]
+            return Board(engine, **filters, after_action=self._after_action(engine))
         if kind in _COLUMNS:
             return _frames().records_frame(data, _COLUMNS[kind])
         if kind == "checkpoints":
@@ -180,6 +188,21 @@ class TrackMagics(Magics):
             return Result("\n".join(data) or str(outcome.message), data)
         return data
 
+    def panel(self, engine: Engine, ref: str | None):
+        """The live widget panel of a track (``%track show``)."""
+        from .panel import TrackPanel
+
+        return TrackPanel(engine, ref, after_action=self._after_action(engine))
+
+    def _after_action(self, engine: Engine):
+        """What a widget calls after a change: the kernel takes the lease of a track a
+        widget made active, as the magic does."""
+
+        def after(verb: str) -> None:
+            self._keep_leases(engine, took_over=verb in _ACTIVATING)
+
+        return after
+
     def view(self, engine: Engine, ref: str | None) -> TrackView:
         track = engine.track(ref)
         track_id = track["track_id"]
@@ -204,7 +227,9 @@ class TrackMagics(Magics):
             self._keepers[active_id] = LeaseKeeper(engine, active_id)
 
     def close(self) -> None:
-        """Stop the heartbeats and give back the leases (on unload)."""
+        """Stop the heartbeats, give back the leases and stop live widgets' polling (on
+        unload)."""
+        watch.stop_watcher()
         for keeper in self._keepers.values():
             try:
                 keeper.release()

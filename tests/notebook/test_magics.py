@@ -36,12 +36,19 @@ def test_show_and_status_return_track_views(track) -> None:
     track("activate Viewed")
     track("step add Design")
     track('decide "Use PKCE"')
-    view = track("show")
-    assert isinstance(view, TrackView) and view.status == "active"
-    assert repr(view).startswith("Track('Viewed track', status='active'")
-    html = view._repr_html_()
-    assert "See it" in html and "Use PKCE" in html and "Design" in html and "Timeline" in html
-    assert track("status").track_id == view.track_id
+    panel = track("show")  # the live panel; its text and HTML fallbacks are the view's
+    try:
+        view = panel.view()
+        assert isinstance(view, TrackView) and view.status == "active"
+        bundle = panel._repr_mimebundle_()
+        assert bundle["text/plain"] == repr(view)
+        assert repr(view).startswith("Track('Viewed track', status='active'")
+        html = bundle["text/html"]
+        assert "See it" in html and "Use PKCE" in html and "Design" in html
+        assert "Timeline" in html
+        assert track("status").track_id == view.track_id
+    finally:
+        panel.close()
 
 
 def test_user_text_is_escaped_in_every_repr(track, ip) -> None:
@@ -50,7 +57,7 @@ def test_user_text_is_escaped_in_every_repr(track, ip) -> None:
     track("activate img")
     track(f'decide "{XSS}" --rationale "{XSS}"')
     track(f'step add "{XSS}"')
-    html = track("show")._repr_html_()
+    html = track("show")._repr_mimebundle_()["text/html"]
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<img" not in track("list")._repr_html_()
     assert "<img" not in track("decisions")._repr_html_()

@@ -1,0 +1,464 @@
+"""``%track board``: every track of a root as a live ipywidgets board.
+
+Filters (status, type, priority, text search) and a sort order narrow the tracks; they
+show one page at a time on a fixed pool of row widgets, so a board of thousands of
+tracks costs the browser no more than one page, and a refresh only changes the values
+that differ (nothing is re-created: no flicker). Each row has a progress bar and one
+button per transition its status allows; the active track's row is highlighted; "open"
+shows the track's panel under the board.
+
+The board refreshes by itself within about a second when the registry changes on disk
+(see ``watch``). Its text form (``repr``, what nbval compares) and its HTML fallback
+(shown where widgets cannot render) list the rows of the current page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..engine import Engine
+from ..errors import ActiveTrackExists
+from ..lifecycle import transition_verbs
+from ..vocab import Priority, TrackStatus, TrackType
+from . import watch
+from .controls import (
+    CONFIRMED_VERBS,
+    ConfirmBar,
+    MessageLine,
+    button_pool,
+    run_action,
+    set_buttons,
+)
+from .display import _rows, badge, e, progress_bar
+
+PAGE_SIZE = 20
+OPEN = ("active", "paused", "ready", "draft")
+CLOSED = ("completed", "failed", "cancelled", "archived")
+# "All" is the empty value: a Dropdown whose value is None shows no selection at all.
+ALL = ""
+STATUS_OPTIONS: list[tuple[str, tuple[str, ...]]] = [
+    ("all statuses", ()),
+    ("open", OPEN),
+    ("closed", CLOSED),
+    *[(s.value, (s.value,)) for s in TrackStatus],
+]
+_STATUS_RANK = {status: rank for rank, status in enumerate(OPEN + CLOSED)}
+
+
+def _updated(entry: dict[str, Any]) -> str:
+    return str(entry.get("updated_at") or "")
+
+
+def _percent(entry: dict[str, Any]) -> int:
+    progress = entry.get("progress") or {}
+    try:
+        return max(0, min(100, round(float(progress.get("percentage") or 0))))
+    except (TypeError, ValueError):
+        return 0
+
+
+# Sort keys; ties keep the most recently updated first (the sort is stable and runs
+# over entries already in that order).
+SORTS: dict[str, Callable[[dict[str, Any]], Any] | None] = {
+    "status": lambda entry: _STATUS_RANK.get(entry.get("status"), 99),
+    "recently updated": None,
+    "priority": lambda entry: str(entry.get("priority")),
+    "name": lambda entry: str(entry.get("name") or "").casefold(),
+    "progress": lambda entry: -_percent(entry),
+}
+AfterAction = Callable[[str], None]
+
+
+def _status_option(statuses: list[str] | None) -> tuple[str, ...]:
+    """The status filter's value for ``--status a,b`` (adding an option if needed)."""
+    wanted = tuple(statuses or ())
+    for _, value in STATUS_OPTIONS:
+        if set(value) == set(wanted):
+            return value
+    return wanted
+
+
+class BoardRow(widgets.HBox):
+    """One track on the board: label, progress, transition buttons and "open"."""
+
+    def __init__(self, on_verb: Callable[[str, str], None], on_open: Callable[[str], None]):
+        self.track_id: str | None = None
+        self.entry: dict[str, Any] = {}
+        self.label = widgets.HTML(layout={"flex": "1 1 auto", "min_width": "300px"})
+        self.bar = widgets.IntProgress(min=0, max=100, layout={"width": "120px"})
+        self.percent = widgets.Label(layout={"width": "44px"})
+        self.buttons = button_pool(lambda button: on_verb(self.track_id, button.description))
+        self.open_button = widgets.Button(description="open", layout={"width": "auto"})
+        self.open_button.add_class("conductor-open")
+        self.open_button.on_click(lambda _: on_open(self.track_id))
+        super().__init__(
+            [
+                self.label,
+                self.bar,
+                self.percent,
+                # a fixed width keeps the bars aligned however many buttons a row has
+                widgets.HBox(self.buttons, layout={"width": "250px"}),
+                self.open_button,
+            ],
+            layout={"display": "none", "align_items": "center", "padding": "2px 4px"},
+        )
+        self.add_class("conductor-board-row")
+
+    @property
+    def verbs(self) -> list[str]:
+        """The transition buttons shown, left to right."""
+        return [b.description for b in self.buttons if b.layout.display != "none"]
+
+    @property
+    def active(self) -> bool:
+        return "conductor-active" in self._dom_classes
+
+    def show(self, entry: dict[str, Any]) -> None:
+        self.track_id, self.entry = entry["track_id"], entry
+        status = str(entry.get("status"))
+        percent = _percent(entry)
+        with self.hold_sync():
+            self.label.value = (
+                f"<div style='line-height:1.3'>{badge(status)} <b>{e(entry.get('name'))}</b>"
+                f"<br><span style='font-size:0.8em;color:#6b7280'>{e(entry['track_id'])} "
+                f"&middot; {e(entry.get('type'))} &middot; {e(entry.get('priority'))}</span></div>"
+            )
+            self.bar.value = percent
+            self.bar.bar_style = "success" if status == "completed" else ""
+            self.percent.value = f"{percent}%"
+            set_buttons(self.buttons, transition_verbs(status))
+            if status == "active":
+                self.add_class("conductor-active")
+                self.layout.border = "2px solid #16a34a"
+            else:
+                self.remove_class("conductor-active")
+                self.layout.border = "1px solid transparent"
+            self.layout.display = "flex"
+
+    def hide(self) -> None:
+        self.track_id, self.entry = None, {}
+        self.layout.display = "none"
+
+
+class Board(widgets.VBox):
+    """All tracks of a root, filtered, paged, live. ``refresh()`` re-reads the registry;
+    filters and paging work on what was read."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        status: list[str] | None = None,
+        type: list[str] | None = None,  # noqa: A002
+        priority: list[str] | None = None,
+        search: str = "",
+        page_size: int = PAGE_SIZE,
+        after_action: AfterAction | None = None,
+        watcher: watch.Watcher | None = None,
+        live: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.page_size = page_size
+        self.page = 0
+        self.entries: list[dict[str, Any]] = []
+        self.matching: list[dict[str, Any]] = []
+        self.panel = None
+        self._after_action = after_action
+        self._lock = threading.RLock()
+        self._watcher = watcher or watch.watcher()
+
+        status_value = _status_option(status)
+        options = list(STATUS_OPTIONS)
+        if status_value not in [v for _, v in options]:
+            options.append((",".join(status_value), status_value))
+        self.status_filter = widgets.Dropdown(
+            options=options, value=status_value, description="status", layout={"width": "200px"}
+        )
+        self.type_filter = widgets.Dropdown(
+            options=[("all types", ALL)] + [(t.value, t.value) for t in TrackType],
+            value=type[0] if type and len(type) == 1 else ALL,
+            description="type",
+            layout={"width": "200px"},
+        )
+        self.priority_filter = widgets.Dropdown(
+            options=[("all", ALL)] + [(p.value, p.value) for p in Priority],
+            value=priority[0] if priority and len(priority) == 1 else ALL,
+            description="priority",
+            layout={"width": "160px"},
+        )
+        self.search = widgets.Text(
+            value=search, placeholder="search name or id", layout={"width": "200px"}
+        )
+        self.sort = widgets.Dropdown(
+            options=list(SORTS), value="status", description="sort", layout={"width": "210px"}
+        )
+        self.refresh_button = widgets.Button(description="refresh", layout={"width": "auto"})
+        self.refresh_button.add_class("conductor-refresh")
+        self.summary = widgets.HTML()
+        self.summary.add_class("conductor-board-summary")
+        self.confirm = ConfirmBar()
+        self.message = MessageLine()
+        self.rows = [BoardRow(self._clicked, self.open_track) for _ in range(page_size)]
+        self.previous = widgets.Button(description="previous", layout={"width": "auto"})
+        self.next = widgets.Button(description="next", layout={"width": "auto"})
+        self.page_label = widgets.Label()
+        self.detail = widgets.VBox()
+
+        for control in (self.status_filter, self.type_filter, self.priority_filter, self.sort):
+            control.observe(self._filters_changed, "value")
+        self.search.observe(self._filters_changed, "value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.previous.on_click(lambda _: self.turn(-1))
+        self.next.on_click(lambda _: self.turn(+1))
+
+        toolbar = widgets.HBox(
+            [
+                self.status_filter,
+                self.type_filter,
+                self.priority_filter,
+                self.search,
+                self.sort,
+                self.refresh_button,
+            ],
+            layout={"flex_flow": "row wrap"},
+        )
+        pager = widgets.HBox([self.previous, self.page_label, self.next])
+        super().__init__(
+            [
+                toolbar,
+                self.summary,
+                self.confirm,
+                self.message,
+                widgets.VBox(self.rows),
+                pager,
+                self.detail,
+            ]
+        )
+        self.add_class("conductor-board")
+        self.refresh()
+        if live:
+            self._watcher.watch(self)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def signature(self) -> tuple:
+        return watch.stat_signature([self.engine.tree.registry.path])
+
+    def refresh(self) -> None:
+        """Re-read the registry and show the current page again."""
+        with self._lock:
+            try:
+                self.entries = self.engine.list()
+            except Exception as err:  # a damaged registry shows in the board, not as a crash
+                self.message.error(err)
+                return
+            self._render()
+
+    @property
+    def visible(self) -> list[dict[str, Any]]:
+        """The entries on the current page."""
+        start = self.page * self.page_size
+        return self.matching[start : start + self.page_size]
+
+    def row(self, track: str) -> BoardRow:
+        """The row showing ``track`` (id or name) on the current page."""
+        for row in self.rows:
+            if row.track_id is not None and track in (row.track_id, row.entry.get("name")):
+                return row
+        raise KeyError(f"{track} is not on this page of the board")
+
+    def _filters_changed(self, _change: dict[str, Any]) -> None:
+        with self._lock:
+            self.page = 0
+            self._render()
+
+    def turn(self, pages: int) -> None:
+        with self._lock:
+            self.page += pages
+            self._render()
+
+    def _match(self) -> list[dict[str, Any]]:
+        statuses = self.status_filter.value
+        track_type = self.type_filter.value
+        priority = self.priority_filter.value
+        needle = self.search.value.strip().casefold()
+        found = [
+            entry
+            for entry in self.entries
+            if (not statuses or entry.get("status") in statuses)
+            and (not track_type or entry.get("type") == track_type)
+            and (not priority or entry.get("priority") == priority)
+            and (
+                not needle
+                or needle in str(entry.get("name") or "").casefold()
+                or needle in str(entry.get("track_id")).casefold()
+            )
+        ]
+        found.sort(key=_updated, reverse=True)
+        key = SORTS[self.sort.value]
+        if key is not None:
+            found.sort(key=key)
+        return found
+
+    def _render(self) -> None:
+        self.matching = self._match()
+        pages = max(1, -(-len(self.matching) // self.page_size))
+        self.page = max(0, min(self.page, pages - 1))
+        shown = self.visible
+        with self.hold_sync():
+            for index, row in enumerate(self.rows):
+                if index < len(shown):
+                    row.show(shown[index])
+                else:
+                    row.hide()
+            self.summary.value = self._summary_html(len(shown))
+            self.page_label.value = f"page {self.page + 1} of {pages}"
+            self.previous.disabled = self.page == 0
+            self.next.disabled = self.page >= pages - 1
+
+    def _summary_html(self, shown: int) -> str:
+        active = next((x for x in self.entries if x.get("status") == "active"), None)
+        start = self.page * self.page_size
+        span = f"{start + 1}&ndash;{start + shown}" if shown else "none"
+        active_text = f"<b>{e(active.get('name'))}</b>" if active else "none"
+        return (
+            f"{span} of {len(self.matching)} matching &middot; {len(self.entries)} tracks "
+            f"&middot; active: {active_text}"
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _clicked(self, track_id: str | None, verb: str) -> None:
+        if track_id is None or not verb:
+            return
+        entry = next((x for x in self.entries if x["track_id"] == track_id), {})
+        name = entry.get("name") or track_id
+        if verb in CONFIRMED_VERBS:
+            self.confirm.ask(
+                f"{verb} {name}?",
+                verb,
+                lambda reason: self.act(track_id, verb, reason=reason),
+                with_reason=verb != "archive",
+            )
+            return
+        self.act(track_id, verb)
+
+    def act(self, track_id: str, verb: str, *, reason: str | None = None) -> bool:
+        """Apply ``verb`` to a track, as its button does (confirmation already given)."""
+
+        def transition() -> str:
+            try:
+                track = self.engine.transition(track_id, verb, reason=reason)
+            except ActiveTrackExists as busy:
+                self._offer_switch(busy)
+                raise
+            return f"{track['name']} is now {track['status']}"
+
+        with self._lock:
+            done = run_action(self.message, transition)
+            self.refresh()
+        if done and self._after_action is not None:
+            self._after_action(verb)
+        return done
+
+    def _offer_switch(self, busy: ActiveTrackExists) -> None:
+        names = {x["track_id"]: x.get("name") for x in self.entries}
+        active = names.get(busy.active_id, busy.active_id)
+        wanted = names.get(busy.wanted_id, busy.wanted_id)
+        self.confirm.ask(
+            f"{active} is active. Pause it (with a checkpoint) and switch to {wanted}?",
+            "switch",
+            lambda reason: self.switch(busy.wanted_id, reason=reason),
+            with_reason=True,
+        )
+
+    def switch(self, track_id: str, *, reason: str | None = None) -> bool:
+        def switch() -> str:
+            track = self.engine.switch(track_id, reason=reason)
+            return f"switched to {track['name']}"
+
+        with self._lock:
+            done = run_action(self.message, switch)
+            self.refresh()
+        if done and self._after_action is not None:
+            self._after_action("switch")
+        return done
+
+    def open_track(self, track_id: str | None) -> None:
+        """Show the track's panel under the board (again: close it)."""
+        if track_id is None:
+            return
+        from .panel import TrackPanel
+
+        with self._lock:
+            previous = self.panel
+            if previous is not None:
+                previous.close()
+                self.panel = None
+                self.detail.children = ()
+                if previous.track_id == track_id:
+                    return
+            try:
+                self.panel = TrackPanel(
+                    self.engine, track_id, after_action=self._after_action, watcher=self._watcher
+                )
+            except Exception as err:
+                self.message.error(err)
+                return
+            self.detail.children = (self.panel,)
+
+    # -- lifetime and text forms -------------------------------------------------------------
+
+    def stop_watching(self, why: str) -> None:
+        self._watcher.unwatch(self)
+        self.message.ok(why + ": use refresh")
+
+    def close(self) -> None:
+        self._watcher.unwatch(self)
+        if self.panel is not None:
+            self.panel.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        lines = [self._summary_text()]
+        for entry in self.visible:
+            verbs = " ".join(transition_verbs(str(entry.get("status"))))
+            marker = "*" if entry.get("status") == "active" else " "
+            lines.append(
+                f"{marker} {entry['track_id']}  {entry.get('name')}  [{entry.get('status')}] "
+                f"{_percent(entry)}%  ({verbs})"
+            )
+        return "\n".join(lines)
+
+    def _summary_text(self) -> str:
+        active = next((x for x in self.entries if x.get("status") == "active"), None)
+        return (
+            f"Board: {len(self.visible)} shown of {len(self.matching)} matching, "
+            f"{len(self.entries)} tracks; active: {active.get('name') if active else 'none'}"
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/plain"] = repr(self)
+        bundle["text/html"] = self._fallback_html()
+        return bundle
+
+    def _fallback_html(self) -> str:
+        rows = [
+            [
+                badge(x.get("status")),
+                e(x.get("name")),
+                f"<code>{e(x['track_id'])}</code>",
+                progress_bar(_percent(x)),
+            ]
+            for x in self.visible
+        ]
+        return (
+            f"<div class='conductor-board-fallback'><b>{e(self._summary_text())}</b>"
+            + _rows(["status", "name", "id", "progress"], rows)
+            + "</div>"
+        )

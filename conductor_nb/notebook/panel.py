@@ -1,0 +1,648 @@
+"""``%track show``: one track as a live ipywidgets panel.
+
+The panel shows the goal and success criteria, progress, and tabs for the steps (a
+checklist that can be ticked), decisions (with a form to record one), assumptions,
+artifacts, workflow runs, the timeline of transitions and the checkpoint history (create,
+verify, diff against the current state, restore after a confirmation). Transition
+buttons sit under the header. Every action goes through the engine; its result or its
+error shows in the panel's message line.
+
+Each tab is reloaded only when its own files changed (``signature``), so a refresh reads
+little; values that did not change are not sent again (no flicker). The text form and
+the HTML fallback are ``TrackView``'s: the rich repr of part 1 of the workbench.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..engine import Engine
+from ..errors import ActiveTrackExists, InvalidInput
+from ..lifecycle import transition_verbs
+from ..tracks import reconstruct_history
+from ..vocab import AssumptionStatus
+from . import watch
+from .controls import (
+    CONFIRMED_VERBS,
+    ConfirmBar,
+    MessageLine,
+    button_pool,
+    run_action,
+    set_buttons,
+)
+from .display import TrackView, _rows, badge, e
+
+AfterAction = Callable[[str], None]
+SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "checkpoints")
+TAB_TITLES = ("Steps", "Decisions", "Assumptions", "Artifacts", "Runs", "Timeline", "Checkpoints")
+CLOSED = ("completed", "cancelled", "archived")
+TICKED = ("completed", "skipped")
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    """An HTML table of already escaped cells, or a grey note when there are no rows."""
+    return _rows(headers, rows) if rows else f"<i style='color:#6b7280'>{e(empty)}</i>"
+
+
+class StepRow(widgets.HBox):
+    """A step: a checkbox (ticked when completed or skipped) and its status."""
+
+    def __init__(self, step: dict[str, Any], on_tick: Callable[[str, bool], None]) -> None:
+        self.step_id = step["step_id"]
+        # Checkbox descriptions are shown as text, not HTML (description_allow_html=False).
+        self.checkbox = widgets.Checkbox(indent=False, layout={"width": "auto"})
+        self.state = widgets.HTML()
+        super().__init__([self.checkbox, self.state], layout={"align_items": "center"})
+        self.add_class("conductor-step")
+        self._quiet = False
+        self.checkbox.observe(self._changed, "value")
+        self._on_tick = on_tick
+        self.show(step, closed=False)
+
+    def show(self, step: dict[str, Any], *, closed: bool) -> None:
+        self._quiet = True  # a refresh is not a click
+        try:
+            self.checkbox.description = f"{step.get('name')}"
+            self.checkbox.value = step.get("status") in TICKED
+            self.checkbox.disabled = closed
+            self.state.value = badge(step.get("status"))
+        finally:
+            self._quiet = False
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        if not self._quiet:
+            self._on_tick(self.step_id, bool(change["new"]))
+
+
+class TrackPanel(widgets.VBox):
+    """One track, live. ``refresh()`` reloads the sections whose files changed."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        track: str | None = None,
+        *,
+        after_action: AfterAction | None = None,
+        watcher: watch.Watcher | None = None,
+        live: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.track_id = engine.resolve(track)
+        self.track: dict[str, Any] = {}
+        self.decisions: list[dict[str, Any]] = []
+        self.assumptions: list[dict[str, Any]] = []
+        self.artifacts: list[dict[str, Any]] = []
+        self.runs: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+        self._after_action = after_action
+        self._watcher = watcher or watch.watcher()
+        self._lock = threading.RLock()
+        self._seen: dict[str, tuple] = {}
+        self.timeline_length = 0
+
+        self.header = widgets.HTML()
+        self.header.add_class("conductor-panel-header")
+        self.buttons = button_pool(lambda button: self._clicked(button.description))
+        self.refresh_button = widgets.Button(description="refresh", layout={"width": "auto"})
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.progress = widgets.IntProgress(min=0, max=100, layout={"width": "240px"})
+        self.progress_label = widgets.Label()
+        self.confirm = ConfirmBar()
+        self.message = MessageLine()
+
+        self.step_rows: list[StepRow] = []
+        self.steps_box = widgets.VBox()
+        self.new_step = widgets.Text(placeholder="new step", layout={"width": "300px"})
+        self.add_step_button = widgets.Button(description="add step", layout={"width": "auto"})
+        self.add_step_button.on_click(lambda _: self.add_step())
+
+        self.decisions_table = widgets.HTML()
+        self.decision_summary = widgets.Text(placeholder="decision, in one line")
+        self.decision_rationale = widgets.Textarea(placeholder="rationale")
+        self.decision_alternatives = widgets.Text(placeholder="alternatives, comma-separated")
+        self.decide_button = widgets.Button(description="record decision", button_style="info")
+        self.decide_button.on_click(lambda _: self.decide())
+
+        self.assumptions_table = widgets.HTML()
+        self.assumption_statement = widgets.Text(placeholder="assumption")
+        self.assume_button = widgets.Button(description="record assumption")
+        self.assume_button.on_click(lambda _: self.assume())
+        self.assumption_choice = widgets.Dropdown(description="mark", options=[])
+        self.assumption_status = widgets.Dropdown(
+            options=[s.value for s in AssumptionStatus if s.value != "open"],
+            layout={"width": "140px"},
+        )
+        self.assumption_note = widgets.Text(placeholder="evidence (optional)")
+        self.mark_button = widgets.Button(description="set", layout={"width": "auto"})
+        self.mark_button.on_click(lambda _: self.mark_assumption())
+
+        self.artifacts_table = widgets.HTML()
+        self.runs_table = widgets.HTML()
+        self.timeline = widgets.HTML()
+
+        self.checkpoints_table = widgets.HTML()
+        self.checkpoint_choice = widgets.Dropdown(description="checkpoint", options=[])
+        self.checkpoint_reason = widgets.Text(placeholder="reason (optional)")
+        self.create_button = widgets.Button(description="create checkpoint", button_style="info")
+        self.verify_button = widgets.Button(description="verify")
+        self.diff_button = widgets.Button(description="diff with now")
+        self.restore_button = widgets.Button(description="restore", button_style="warning")
+        self.checkpoint_result = widgets.HTML()
+        self.checkpoint_result.add_class("conductor-checkpoint-result")
+        self.create_button.on_click(lambda _: self.create_checkpoint())
+        self.verify_button.on_click(lambda _: self.verify())
+        self.diff_button.on_click(lambda _: self.diff())
+        self.restore_button.on_click(lambda _: self.ask_restore())
+
+        self.tabs = widgets.Tab(
+            children=[
+                widgets.VBox([self.steps_box, widgets.HBox([self.new_step, self.add_step_button])]),
+                widgets.VBox(
+                    [
+                        self.decisions_table,
+                        self.decision_summary,
+                        self.decision_rationale,
+                        self.decision_alternatives,
+                        self.decide_button,
+                    ]
+                ),
+                widgets.VBox(
+                    [
+                        self.assumptions_table,
+                        widgets.HBox([self.assumption_statement, self.assume_button]),
+                        widgets.HBox(
+                            [
+                                self.assumption_choice,
+                                self.assumption_status,
+                                self.assumption_note,
+                                self.mark_button,
+                            ]
+                        ),
+                    ]
+                ),
+                self.artifacts_table,
+                self.runs_table,
+                self.timeline,
+                widgets.VBox(
+                    [
+                        self.checkpoints_table,
+                        widgets.HBox([self.checkpoint_reason, self.create_button]),
+                        widgets.HBox(
+                            [
+                                self.checkpoint_choice,
+                                self.verify_button,
+                                self.diff_button,
+                                self.restore_button,
+                            ]
+                        ),
+                        self.checkpoint_result,
+                    ]
+                ),
+            ]
+        )
+        super().__init__(
+            [
+                self.header,
+                widgets.HBox([*self.buttons, self.refresh_button]),
+                widgets.HBox([self.progress, self.progress_label]),
+                self.confirm,
+                self.message,
+                self.tabs,
+            ]
+        )
+        self.add_class("conductor-panel")
+        self.refresh()
+        if live:
+            self._watcher.watch(self)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _paths(self) -> dict[str, list[Path]]:
+        tree, track_id = self.engine.tree, self.track_id
+        workflows = tree.track_file(track_id, "workflows")
+        runs = sorted(workflows.glob("*/run.json")) if workflows.is_dir() else []
+        return {
+            "track": [tree.track_file(track_id, "track.json")],
+            "decisions": [tree.track_file(track_id, "context", "decisions.json")],
+            "assumptions": [tree.track_file(track_id, "context", "assumptions.json")],
+            "artifacts": [tree.track_file(track_id, "context", "artifacts")],
+            "runs": [workflows, *runs],
+            "checkpoints": [tree.track_file(track_id, "checkpoints")],
+        }
+
+    def _signatures(self) -> dict[str, tuple]:
+        return {name: watch.stat_signature(paths) for name, paths in self._paths().items()}
+
+    def signature(self) -> tuple:
+        return tuple(self._signatures().values())
+
+    def refresh(self, *, everything: bool = False) -> None:
+        """Reload what changed on disk (``everything``: all of it) and show it."""
+        with self._lock:
+            now = self._signatures()
+            changed = [n for n in SECTIONS if everything or now[n] != self._seen.get(n)]
+            try:
+                self._load(changed)
+            except Exception as err:  # e.g. the track was deleted or a file is damaged
+                self.message.error(err)
+                return
+            self._seen = now
+            with self.hold_sync():
+                self._show(changed)
+
+    def _load(self, sections: list[str]) -> None:
+        engine, track_id = self.engine, self.track_id
+        if "track" in sections:
+            self.track = engine.track(track_id)
+        if "decisions" in sections:
+            self.decisions = engine.decisions(track_id)
+        if "assumptions" in sections:
+            self.assumptions = engine.assumptions(track_id)
+        if "artifacts" in sections:
+            self.artifacts = engine.artifacts(track_id)
+        if "runs" in sections:
+            self.runs = engine.runs(track_id)
+        if "checkpoints" in sections:
+            self.checkpoints = engine.checkpoints(track_id)
+
+    def _show(self, sections: list[str]) -> None:
+        if "track" in sections:
+            self._show_track()
+        if "decisions" in sections:
+            self._show_decisions()
+        if "assumptions" in sections:
+            self._show_assumptions()
+        if "artifacts" in sections:
+            self._show_artifacts()
+        if "runs" in sections:
+            self._show_runs()
+        if "checkpoints" in sections:
+            self._show_checkpoints()
+        counts = [
+            len(self.track.get("steps") or []),
+            len(self.decisions),
+            len(self.assumptions),
+            len(self.artifacts),
+            len(self.runs),
+            self.timeline_length,
+            len(self.checkpoints),
+        ]
+        self.tabs.titles = tuple(f"{t} ({n})" for t, n in zip(TAB_TITLES, counts, strict=True))
+
+    def _show_track(self) -> None:
+        t = self.track
+        context = t.get("context") or {}
+        progress = t.get("progress") or {}
+        criteria = context.get("success_criteria") or []
+        parts = [
+            f"<h3 style='margin:4px 0'>{e(t.get('name'))} {badge(t.get('status'))}</h3>",
+            f"<div><code>{e(self.track_id)}</code> &middot; {e(t.get('type'))} &middot; "
+            f"{e(t.get('priority'))}</div>",
+            f"<div><b>Goal:</b> {e(context.get('goal') or '-')}</div>",
+        ]
+        if criteria:
+            items = "".join(f"<li>{e(c)}</li>" for c in criteria)
+            parts.append(f"<div><b>Success criteria</b><ul style='margin:2px 0'>{items}</ul></div>")
+        if t.get("pause_reason"):
+            parts.append(f"<div><b>Paused:</b> {e(t['pause_reason'])}</div>")
+        self.header.value = "".join(parts)
+        set_buttons(self.buttons, transition_verbs(str(t.get("status"))))
+        percent = progress.get("percentage") or 0
+        self.progress.value = max(0, min(100, round(float(percent))))
+        self.progress_label.value = (
+            f"{progress.get('completed_steps', 0)}/{progress.get('total_steps', 0)} steps "
+            f"· {self.progress.value}%"
+        )
+        self._show_steps()
+        history = t.get("history") or []
+        note = ""
+        if not history:  # written by the original tool: rebuilt from its timestamps
+            history = reconstruct_history(t)
+            note = "<i>rebuilt from the track's timestamps (no history recorded)</i>" * bool(
+                history
+            )
+        self.timeline_length = len(history)
+        rows = [
+            [
+                e(h.get("at")),
+                f"{e(h.get('from'))} &rarr; {badge(h.get('to'))}",
+                e(h.get("reason")),
+                e(h.get("actor")),
+            ]
+            for h in history
+        ]
+        self.timeline.value = note + _table(
+            ["at", "transition", "reason", "by"], rows, "no history"
+        )
+
+    def _show_steps(self) -> None:
+        steps = self.track.get("steps") or []
+        closed = self.track.get("status") in CLOSED
+        if [s["step_id"] for s in steps] != [r.step_id for r in self.step_rows]:
+            self.step_rows = [StepRow(step, self.tick) for step in steps]
+            self.steps_box.children = self.step_rows or [
+                widgets.HTML(_table([], [], "no steps yet"))
+            ]
+        for row, step in zip(self.step_rows, steps, strict=True):
+            row.show(step, closed=closed)
+        self.new_step.disabled = self.add_step_button.disabled = closed
+
+    def _show_artifacts(self) -> None:
+        rows = [
+            [
+                e(a["name"]),
+                e(a["size"]),
+                f"<code>{e(a['sha256'][:12])}</code>",
+                e(a["modified_at"]),
+            ]
+            for a in self.artifacts
+        ]
+        self.artifacts_table.value = _table(
+            ["name", "bytes", "sha256", "modified"], rows, "no artifacts"
+        )
+
+    def _show_runs(self) -> None:
+        rows = [
+            [
+                e(r.get("run_id")),
+                e(r.get("name")),
+                badge(r.get("status")),
+                e(r.get("started_at")),
+                e(r.get("duration_ms")),
+            ]
+            for r in self.runs
+        ]
+        self.runs_table.value = _table(["run", "name", "status", "started", "ms"], rows, "no runs")
+
+    def _show_decisions(self) -> None:
+        rows = [
+            [
+                e(d.get("id")),
+                e(d.get("summary")),
+                e(d.get("rationale")),
+                e(", ".join(d.get("alternatives") or []) or None),
+            ]
+            for d in self.decisions
+        ]
+        self.decisions_table.value = _table(
+            ["id", "decision", "rationale", "alternatives"], rows, "no decisions yet"
+        )
+
+    def _show_assumptions(self) -> None:
+        rows = [
+            [e(a.get("id")), e(a.get("statement")), badge(a.get("status")), e(a.get("note"))]
+            for a in self.assumptions
+        ]
+        self.assumptions_table.value = _table(
+            ["id", "assumption", "status", "note"], rows, "no assumptions yet"
+        )
+        # Dropdown labels are shown as text by the browser (not HTML).
+        chosen = self.assumption_choice.value
+        self.assumption_choice.options = [
+            (f"{a.get('id')}: {a.get('statement')}"[:80], a.get("id")) for a in self.assumptions
+        ]
+        ids = [a.get("id") for a in self.assumptions]
+        still_open = [a.get("id") for a in self.assumptions if a.get("status") == "open"]
+        fallback = still_open[0] if still_open else (ids[0] if ids else None)
+        self.assumption_choice.value = chosen if chosen in ids else fallback
+
+    def _show_checkpoints(self) -> None:
+        rows = [
+            [
+                e(c.get("checkpoint_id")),
+                e(c.get("created_at")),
+                e(c.get("kind")),
+                "pinned" if c.get("pinned") else "",
+                e((c.get("metadata") or {}).get("file_count")),
+                e(c.get("reason")),
+            ]
+            for c in self.checkpoints
+        ]
+        self.checkpoints_table.value = _table(
+            ["checkpoint", "created", "kind", "", "files", "reason"], rows, "no checkpoints yet"
+        )
+        chosen = self.checkpoint_choice.value
+        self.checkpoint_choice.options = [
+            (f"{c['checkpoint_id']} ({c.get('kind')})", c["checkpoint_id"])
+            for c in self.checkpoints
+        ]
+        ids = [c["checkpoint_id"] for c in self.checkpoints]
+        # Keep the user's choice across refreshes; else the newest checkpoint.
+        self.checkpoint_choice.value = chosen if chosen in ids else (ids[0] if ids else None)
+        for button in (self.verify_button, self.diff_button, self.restore_button):
+            button.disabled = not ids
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _act(self, verb: str, action: Callable[[], str | None]) -> bool:
+        with self._lock:
+            done = run_action(self.message, action)
+            self.refresh()
+        if done and self._after_action is not None:
+            self._after_action(verb)
+        return done
+
+    def _clicked(self, verb: str) -> None:
+        if not verb:
+            return
+        if verb in CONFIRMED_VERBS:
+            self.confirm.ask(
+                f"{verb} {self.track.get('name')}?",
+                verb,
+                lambda reason: self.transition(verb, reason=reason),
+                with_reason=verb != "archive",
+            )
+            return
+        self.transition(verb)
+
+    def transition(self, verb: str, *, reason: str | None = None) -> bool:
+        """Apply a lifecycle verb, as its button does (confirmation already given)."""
+
+        def transition() -> str:
+            try:
+                track = self.engine.transition(self.track_id, verb, reason=reason)
+            except ActiveTrackExists as busy:
+                self.confirm.ask(
+                    f"Another track ({busy.active_id}) is active. Pause it (with a "
+                    "checkpoint) and switch to this one?",
+                    "switch",
+                    lambda why: self._act("switch", self._switcher(why)),
+                    with_reason=True,
+                )
+                raise
+            return f"{verb} done: the track is {track['status']}"
+
+        return self._act(verb, transition)
+
+    def _switcher(self, reason: str | None) -> Callable[[], str]:
+        def switch() -> str:
+            self.engine.switch(self.track_id, reason=reason)
+            return "switched: this track is active"
+
+        return switch
+
+    def tick(self, step_id: str, done: bool) -> bool:
+        """Tick (complete) or untick (reopen) a step."""
+        verb = "complete" if done else "reopen"
+
+        def step() -> str:
+            changed = self.engine.step(self.track_id, step_id, verb)
+            return f"{step_id} is now {changed['status']}"
+
+        return self._act("step", step)
+
+    def add_step(self) -> bool:
+        def add() -> str:
+            step = self.engine.add_step(self.track_id, self.new_step.value)
+            self.new_step.value = ""
+            return f"added {step['step_id']}"
+
+        return self._act("step", add)
+
+    def decide(self) -> bool:
+        def decide() -> str:
+            decision = self.engine.decide(
+                self.track_id,
+                self.decision_summary.value,
+                rationale=self.decision_rationale.value.strip() or None,
+                alternatives=_split(self.decision_alternatives.value),
+            )
+            self.decision_summary.value = ""
+            self.decision_rationale.value = ""
+            self.decision_alternatives.value = ""
+            return f"recorded {decision['id']}"
+
+        return self._act("decide", decide)
+
+    def assume(self) -> bool:
+        def assume() -> str:
+            item = self.engine.assume(self.track_id, self.assumption_statement.value)
+            self.assumption_statement.value = ""
+            return f"recorded {item['id']}"
+
+        return self._act("assume", assume)
+
+    def mark_assumption(self) -> bool:
+        def mark() -> str:
+            chosen = self.assumption_choice.value
+            if chosen is None:
+                raise InvalidInput("choose an assumption to mark first")
+            item = self.engine.set_assumption(
+                self.track_id,
+                chosen,
+                self.assumption_status.value,
+                note=self.assumption_note.value.strip() or None,
+            )
+            self.assumption_note.value = ""
+            return f"{item['id']} is now {item['status']}"
+
+        return self._act("assume", mark)
+
+    def create_checkpoint(self) -> bool:
+        def create() -> str:
+            reason = self.checkpoint_reason.value.strip() or "manual checkpoint"
+            manifest = self.engine.create_checkpoint(self.track_id, reason=reason)
+            self.checkpoint_reason.value = ""
+            files = manifest["metadata"].get("file_count")
+            return f"created {manifest['checkpoint_id']} ({files} files)"
+
+        return self._act("checkpoint", create)
+
+    def _chosen_checkpoint(self) -> str:
+        chosen = self.checkpoint_choice.value
+        if chosen is None:
+            raise InvalidInput("choose a checkpoint first")
+        return chosen
+
+    def verify(self) -> bool:
+        def verify() -> str:
+            chosen = self._chosen_checkpoint()
+            damage = self.engine.verify_checkpoint(self.track_id, chosen)
+            if not damage:
+                self.checkpoint_result.value = f"<b>{e(chosen)}</b>: intact"
+                return f"{chosen} is intact"
+            rows = [[e(d["path"]), e(d["problem"])] for d in damage]
+            self.checkpoint_result.value = f"<b>{e(chosen)}</b>: damaged" + _rows(
+                ["file", "problem"], rows
+            )
+            return f"{chosen} is damaged: {len(damage)} problems"
+
+        return self._act("verify", verify)
+
+    def diff(self) -> bool:
+        def diff() -> str:
+            chosen = self._chosen_checkpoint()
+            found = self.engine.diff_checkpoints(self.track_id, chosen)
+            lines = [
+                f"<div><b>{label}</b>: {e(', '.join(found[key]) or 'none')}</div>"
+                for label, key in (
+                    ("added", "added"),
+                    ("removed", "removed"),
+                    ("changed", "changed"),
+                )
+            ]
+            decisions = ", ".join(f"{d['id']} {d['summary']}" for d in found["decisions_added"])
+            lines.append(f"<div><b>decisions added</b>: {e(decisions or 'none')}</div>")
+            self.checkpoint_result.value = (
+                f"<b>{e(found['from'])} &rarr; {e(found['to'])}</b>" + "".join(lines)
+            )
+            changes = sum(len(found[k]) for k in ("added", "removed", "changed"))
+            return f"{changes} files differ since {chosen}"
+
+        return self._act("diff", diff)
+
+    def ask_restore(self) -> None:
+        chosen = self.checkpoint_choice.value
+        if chosen is None:
+            self.message.error(InvalidInput("choose a checkpoint first"))
+            return
+        self.confirm.ask(
+            f"Restore {chosen}? The track's files go back to that checkpoint; the current "
+            "state is checkpointed first.",
+            "restore",
+            lambda _reason: self.restore(chosen),
+        )
+
+    def restore(self, checkpoint: str) -> bool:
+        """Restore from ``checkpoint`` (confirmation already given)."""
+
+        def restore() -> str:
+            result = self.engine.restore_checkpoint(self.track_id, checkpoint)
+            safety = result.get("safety_checkpoint")
+            kept = f"; the state before is {safety}" if safety else ""
+            return f"restored {checkpoint}{kept}"
+
+        return self._act("restore", restore)
+
+    # -- lifetime and text forms -------------------------------------------------------------
+
+    def stop_watching(self, why: str) -> None:
+        self._watcher.unwatch(self)
+        self.message.ok(why + ": use refresh")
+
+    def close(self) -> None:
+        self._watcher.unwatch(self)
+        super().close()
+
+    def view(self) -> TrackView:
+        return TrackView(
+            self.track, decisions=self.decisions, runs=self.runs, checkpoints=self.checkpoints
+        )
+
+    def __repr__(self) -> str:
+        return repr(self.view())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/plain"] = repr(self)
+        bundle["text/html"] = self.view()._repr_html_()
+        return bundle

@@ -1,0 +1,84 @@
+"""The widget tour in a real JupyterLab, driven by headless Chromium: the board and the
+panel render as widgets (not as their text fallback), a click on a transition button
+changes the track on disk, and the view follows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from .labserver import INSTALL_HINT, chromium_path, open_notebook, run_all, running_lab
+
+TOUR = Path(__file__).resolve().parents[2] / "notebooks" / "05-widgets-tour.ipynb"
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lab")
+    tour_root = base / "tour-root"
+    with running_lab(base, {"CONDUCTOR_TOUR_ROOT": str(tour_root)}) as server:
+        shutil.copy(TOUR, server.root / TOUR.name)
+        server.tour_root = tour_root
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(INSTALL_HINT)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
+
+
+def track_status(tour_root: Path, name_part: str) -> str | None:
+    for path in (tour_root / "tracks").glob(f"track-{name_part}-*/track.json"):
+        return json.loads(path.read_text())["status"]
+    return None
+
+
+def test_tour_renders_widgets_and_a_click_reaches_the_disk(lab, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        open_notebook(page, lab, TOUR.name)
+        run_all(page)
+        board = page.locator(".jp-OutputArea-output .conductor-board").first
+        expect(board).to_be_visible(timeout=60_000)
+        expect(board.locator(".conductor-board-summary")).to_contain_text("5 tracks")
+        panel = page.locator(".jp-OutputArea-output .conductor-panel").first
+        expect(panel).to_be_visible(timeout=60_000)
+        # Rendered as widgets: the HTML fallback is not what the page shows.
+        expect(page.locator(".conductor-board-fallback")).to_have_count(0)
+        expect(page.locator(".jp-OutputArea-output .conductor-track")).to_have_count(0)
+        expect(panel.locator(".conductor-panel-header")).to_contain_text("OAuth login")
+
+        row = board.locator(".conductor-board-row", has_text="Cache experiment")
+        assert track_status(lab.tour_root, "cache-experiment") == "draft"
+        row.get_by_role("button", name="ready", exact=True).click()
+        deadline = time.monotonic() + 20
+        while track_status(lab.tour_root, "cache-experiment") != "ready":  # the kernel wrote it
+            assert time.monotonic() < deadline, "the click did not reach the disk"
+            time.sleep(0.1)
+        expect(row.get_by_role("button", name="activate", exact=True)).to_be_visible()
+        expect(board.locator(".conductor-message")).to_contain_text("now ready")
+        board.screenshot(path=tmp_path / "board.png")
+
+        # The last panel has its checkpoints tab open: verify from the browser.
+        last_panel = page.locator(".jp-OutputArea-output .conductor-panel").last
+        last_panel.get_by_role("button", name="verify", exact=True).click()
+        expect(last_panel.locator(".conductor-message")).to_contain_text("intact")
+        page.screenshot(path=tmp_path / "widgets-tour.png", full_page=True)
+    except Exception:
+        page.screenshot(path=tmp_path / "widgets-tour-failed.png", full_page=True)
+        raise
+    finally:
+        page.close()
