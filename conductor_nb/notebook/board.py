@@ -38,8 +38,8 @@ from .display import _rows, badge, e, progress_bar
 PAGE_SIZE = 20
 OPEN = ("active", "paused", "ready", "draft")
 CLOSED = ("completed", "failed", "cancelled", "archived")
-# "All" is the empty value: a Dropdown whose value is None shows no selection at all.
-ALL = ""
+# A filter's value is the tuple of values it accepts; () accepts all. (Not None: a
+# Dropdown whose value is None shows no selection at all.)
 STATUS_OPTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("all statuses", ()),
     ("open", OPEN),
@@ -74,12 +74,33 @@ AfterAction = Callable[[str], None]
 
 
 def _status_option(statuses: list[str] | None) -> tuple[str, ...]:
-    """The status filter's value for ``--status a,b`` (adding an option if needed)."""
+    """The status filter's value for ``--status a,b``: a named group when it is one."""
     wanted = tuple(statuses or ())
     for _, value in STATUS_OPTIONS:
         if set(value) == set(wanted):
             return value
     return wanted
+
+
+def _singles(everything: str, values: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    return [(everything, ())] + [(value, (value,)) for value in values]
+
+
+def _filter(
+    label: str,
+    options: list[tuple[str, tuple[str, ...]]],
+    chosen: list[str] | tuple[str, ...] | None,
+    *,
+    width: str,
+) -> widgets.Dropdown:
+    """A filter whose values are tuples of accepted values (``()``: all of them). A
+    choice of several values from the magic's options becomes an option of its own."""
+    value = tuple(chosen or ())
+    if value not in [v for _, v in options]:
+        options = [*options, (",".join(value), value)]
+    return widgets.Dropdown(
+        options=options, value=value, description=label, layout={"width": width}
+    )
 
 
 class BoardRow(widgets.HBox):
@@ -171,24 +192,14 @@ class Board(widgets.VBox):
         self._lock = threading.RLock()
         self._watcher = watcher or watch.watcher()
 
-        status_value = _status_option(status)
-        options = list(STATUS_OPTIONS)
-        if status_value not in [v for _, v in options]:
-            options.append((",".join(status_value), status_value))
-        self.status_filter = widgets.Dropdown(
-            options=options, value=status_value, description="status", layout={"width": "200px"}
+        self.status_filter = _filter(
+            "status", STATUS_OPTIONS, _status_option(status), width="200px"
         )
-        self.type_filter = widgets.Dropdown(
-            options=[("all types", ALL)] + [(t.value, t.value) for t in TrackType],
-            value=type[0] if type and len(type) == 1 else ALL,
-            description="type",
-            layout={"width": "200px"},
+        self.type_filter = _filter(
+            "type", _singles("all types", [t.value for t in TrackType]), type, width="200px"
         )
-        self.priority_filter = widgets.Dropdown(
-            options=[("all", ALL)] + [(p.value, p.value) for p in Priority],
-            value=priority[0] if priority and len(priority) == 1 else ALL,
-            description="priority",
-            layout={"width": "160px"},
+        self.priority_filter = _filter(
+            "priority", _singles("all", [p.value for p in Priority]), priority, width="160px"
         )
         self.search = widgets.Text(
             value=search, placeholder="search name or id", layout={"width": "200px"}
@@ -283,15 +294,15 @@ class Board(widgets.VBox):
 
     def _match(self) -> list[dict[str, Any]]:
         statuses = self.status_filter.value
-        track_type = self.type_filter.value
-        priority = self.priority_filter.value
+        types = self.type_filter.value
+        priorities = self.priority_filter.value
         needle = self.search.value.strip().casefold()
         found = [
             entry
             for entry in self.entries
             if (not statuses or entry.get("status") in statuses)
-            and (not track_type or entry.get("type") == track_type)
-            and (not priority or entry.get("priority") == priority)
+            and (not types or entry.get("type") in types)
+            and (not priorities or entry.get("priority") in priorities)
             and (
                 not needle
                 or needle in str(entry.get("name") or "").casefold()

@@ -119,94 +119,18 @@ class TrackPanel(widgets.VBox):
         self.confirm = ConfirmBar()
         self.message = MessageLine()
 
-        self.step_rows: list[StepRow] = []
-        self.steps_box = widgets.VBox()
-        self.new_step = widgets.Text(placeholder="new step", layout={"width": "300px"})
-        self.add_step_button = widgets.Button(description="add step", layout={"width": "auto"})
-        self.add_step_button.on_click(lambda _: self.add_step())
-
-        self.decisions_table = widgets.HTML()
-        self.decision_summary = widgets.Text(placeholder="decision, in one line")
-        self.decision_rationale = widgets.Textarea(placeholder="rationale")
-        self.decision_alternatives = widgets.Text(placeholder="alternatives, comma-separated")
-        self.decide_button = widgets.Button(description="record decision", button_style="info")
-        self.decide_button.on_click(lambda _: self.decide())
-
-        self.assumptions_table = widgets.HTML()
-        self.assumption_statement = widgets.Text(placeholder="assumption")
-        self.assume_button = widgets.Button(description="record assumption")
-        self.assume_button.on_click(lambda _: self.assume())
-        self.assumption_choice = widgets.Dropdown(description="mark", options=[])
-        self.assumption_status = widgets.Dropdown(
-            options=[s.value for s in AssumptionStatus if s.value != "open"],
-            layout={"width": "140px"},
-        )
-        self.assumption_note = widgets.Text(placeholder="evidence (optional)")
-        self.mark_button = widgets.Button(description="set", layout={"width": "auto"})
-        self.mark_button.on_click(lambda _: self.mark_assumption())
-
         self.artifacts_table = widgets.HTML()
         self.runs_table = widgets.HTML()
         self.timeline = widgets.HTML()
-
-        self.checkpoints_table = widgets.HTML()
-        self.checkpoint_choice = widgets.Dropdown(description="checkpoint", options=[])
-        self.checkpoint_reason = widgets.Text(placeholder="reason (optional)")
-        self.create_button = widgets.Button(description="create checkpoint", button_style="info")
-        self.verify_button = widgets.Button(description="verify")
-        self.diff_button = widgets.Button(description="diff with now")
-        self.restore_button = widgets.Button(description="restore", button_style="warning")
-        self.checkpoint_result = widgets.HTML()
-        self.checkpoint_result.add_class("conductor-checkpoint-result")
-        self.create_button.on_click(lambda _: self.create_checkpoint())
-        self.verify_button.on_click(lambda _: self.verify())
-        self.diff_button.on_click(lambda _: self.diff())
-        self.restore_button.on_click(lambda _: self.ask_restore())
-
         self.tabs = widgets.Tab(
             children=[
-                widgets.VBox([self.steps_box, widgets.HBox([self.new_step, self.add_step_button])]),
-                widgets.VBox(
-                    [
-                        self.decisions_table,
-                        self.decision_summary,
-                        self.decision_rationale,
-                        self.decision_alternatives,
-                        self.decide_button,
-                    ]
-                ),
-                widgets.VBox(
-                    [
-                        self.assumptions_table,
-                        widgets.HBox([self.assumption_statement, self.assume_button]),
-                        widgets.HBox(
-                            [
-                                self.assumption_choice,
-                                self.assumption_status,
-                                self.assumption_note,
-                                self.mark_button,
-                            ]
-                        ),
-                    ]
-                ),
+                self._steps_tab(),
+                self._decisions_tab(),
+                self._assumptions_tab(),
                 self.artifacts_table,
                 self.runs_table,
                 self.timeline,
-                widgets.VBox(
-                    [
-                        self.checkpoints_table,
-                        widgets.HBox([self.checkpoint_reason, self.create_button]),
-                        widgets.HBox(
-                            [
-                                self.checkpoint_choice,
-                                self.verify_button,
-                                self.diff_button,
-                                self.restore_button,
-                            ]
-                        ),
-                        self.checkpoint_result,
-                    ]
-                ),
+                self._checkpoints_tab(),
             ]
         )
         super().__init__(
@@ -223,6 +147,89 @@ class TrackPanel(widgets.VBox):
         self.refresh()
         if live:
             self._watcher.watch(self)
+
+    # -- building the tabs -------------------------------------------------------------------
+
+    def _steps_tab(self) -> widgets.Widget:
+        self.step_rows: list[StepRow] = []
+        self.steps_box = widgets.VBox()
+        self.new_step = widgets.Text(placeholder="new step", layout={"width": "300px"})
+        self.add_step_button = widgets.Button(description="add step", layout={"width": "auto"})
+        self.add_step_button.on_click(lambda _: self.add_step())
+        return widgets.VBox([self.steps_box, widgets.HBox([self.new_step, self.add_step_button])])
+
+    def _decisions_tab(self) -> widgets.Widget:
+        self.decisions_table = widgets.HTML()
+        self.decision_summary = widgets.Text(placeholder="decision, in one line")
+        self.decision_rationale = widgets.Textarea(placeholder="rationale")
+        self.decision_alternatives = widgets.Text(placeholder="alternatives, comma-separated")
+        self.decide_button = widgets.Button(description="record decision", button_style="info")
+        self.decide_button.on_click(lambda _: self.decide())
+        return widgets.VBox(
+            [
+                self.decisions_table,
+                self.decision_summary,
+                self.decision_rationale,
+                self.decision_alternatives,
+                self.decide_button,
+            ]
+        )
+
+    def _assumptions_tab(self) -> widgets.Widget:
+        self.assumptions_table = widgets.HTML()
+        self.assumption_statement = widgets.Text(placeholder="assumption")
+        self.assume_button = widgets.Button(description="record assumption")
+        self.assume_button.on_click(lambda _: self.assume())
+        self.assumption_choice = widgets.Dropdown(description="mark", options=[])
+        self.assumption_status = widgets.Dropdown(
+            options=[s.value for s in AssumptionStatus if s.value != "open"],
+            layout={"width": "140px"},
+        )
+        self.assumption_note = widgets.Text(placeholder="evidence (optional)")
+        self.mark_button = widgets.Button(description="set", layout={"width": "auto"})
+        self.mark_button.on_click(lambda _: self.mark_assumption())
+        marking = [
+            self.assumption_choice,
+            self.assumption_status,
+            self.assumption_note,
+            self.mark_button,
+        ]
+        return widgets.VBox(
+            [
+                self.assumptions_table,
+                widgets.HBox([self.assumption_statement, self.assume_button]),
+                widgets.HBox(marking),
+            ]
+        )
+
+    def _checkpoints_tab(self) -> widgets.Widget:
+        self.checkpoints_table = widgets.HTML()
+        self.checkpoint_choice = widgets.Dropdown(description="checkpoint", options=[])
+        self.checkpoint_reason = widgets.Text(placeholder="reason (optional)")
+        self.create_button = widgets.Button(description="create checkpoint", button_style="info")
+        self.verify_button = widgets.Button(description="verify")
+        self.diff_button = widgets.Button(description="diff with now")
+        self.restore_button = widgets.Button(description="restore", button_style="warning")
+        self.checkpoint_result = widgets.HTML()
+        self.checkpoint_result.add_class("conductor-checkpoint-result")
+        self.create_button.on_click(lambda _: self.create_checkpoint())
+        self.verify_button.on_click(lambda _: self.verify())
+        self.diff_button.on_click(lambda _: self.diff())
+        self.restore_button.on_click(lambda _: self.ask_restore())
+        actions = [
+            self.checkpoint_choice,
+            self.verify_button,
+            self.diff_button,
+            self.restore_button,
+        ]
+        return widgets.VBox(
+            [
+                self.checkpoints_table,
+                widgets.HBox([self.checkpoint_reason, self.create_button]),
+                widgets.HBox(actions),
+                self.checkpoint_result,
+            ]
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

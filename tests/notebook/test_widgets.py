@@ -99,14 +99,14 @@ def test_filters_and_search_narrow_the_board(many, watcher):
     board.status_filter.value = ("ready",)
     assert len(board.matching) == 15
     assert all(row.entry["status"] == "ready" for row in board.rows if row.track_id)
-    board.type_filter.value = "feature"
+    board.type_filter.value = ("feature",)
     assert {x["type"] for x in board.matching} == {"feature"}
     assert len(board.matching) == 15  # every ready one is a feature (i % 3 == 0)
-    board.priority_filter.value = "P0"
+    board.priority_filter.value = ("P0",)
     assert {x["priority"] for x in board.matching} == {"P0"}
     board.status_filter.value = ()
-    board.type_filter.value = ""
-    board.priority_filter.value = ""
+    board.type_filter.value = ()
+    board.priority_filter.value = ()
     board.search.value = "NUMBER 4"  # case-insensitive, name or id
     assert sorted(x["name"] for x in board.matching) == [f"Track number 4{i}" for i in range(5)]
     board.search.value = "zzz"
@@ -137,6 +137,10 @@ def test_status_filter_accepts_the_magic_s_lists(many, watcher):
     board = board_of(many, watcher, status=["draft", "completed"])
     assert board.status_filter.value == ("draft", "completed")
     assert {x["status"] for x in board.matching} == {"draft"}
+    board = board_of(many, watcher, type=["feature", "bugfix"], priority=["P1", "P2"])
+    assert {x["type"] for x in board.matching} == {"feature", "bugfix"}
+    assert {x["priority"] for x in board.matching} == {"P1", "P2"}
+    assert board.type_filter.label == "feature,bugfix"
 
 
 # -- actions -----------------------------------------------------------------------------------
