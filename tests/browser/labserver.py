@@ -46,8 +46,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_lab(base: Path, env_extra: dict[str, str] | None = None) -> Iterator[SimpleNamespace]:
-    """Start JupyterLab serving ``base/root``; yields url, token, root and log path."""
+def running_lab(
+    base: Path, env_extra: dict[str, str] | None = None, app: str = "jupyterlab"
+) -> Iterator[SimpleNamespace]:
+    """Start JupyterLab (or, with ``app="notebook"``, Notebook 7) serving ``base/root``;
+    yields url, token, root, app and log path."""
     env = dict(os.environ, **(env_extra or {}))
     for var in (
         "HOME",
@@ -75,7 +78,7 @@ def running_lab(base: Path, env_extra: dict[str, str] | None = None) -> Iterator
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                app,
                 "--no-browser",
                 "--allow-root",
                 "--ip=127.0.0.1",
@@ -102,7 +105,7 @@ def running_lab(base: Path, env_extra: dict[str, str] | None = None) -> Iterator
                     if proc.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"jupyter lab did not start, see {log_path}") from None
                     time.sleep(0.2)
-            yield SimpleNamespace(url=url, token=token, root=root, log=log_path)
+            yield SimpleNamespace(url=url, token=token, root=root, app=app, log=log_path)
         finally:
             proc.terminate()  # SIGTERM: the server shuts its kernels down
             try:
@@ -112,8 +115,12 @@ def running_lab(base: Path, env_extra: dict[str, str] | None = None) -> Iterator
 
 
 def open_notebook(page, lab: SimpleNamespace, name: str) -> None:
-    """Open ``name`` in a fresh workspace and wait until its kernel is really ready."""
-    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    """Open ``name`` (in JupyterLab: in a fresh workspace) and wait until its kernel is
+    really ready."""
+    if lab.app == "notebook":
+        page.goto(f"{lab.url}/notebooks/{name}?token={lab.token}")
+    else:
+        page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_function(KERNEL_READY, timeout=90_000)
 
 

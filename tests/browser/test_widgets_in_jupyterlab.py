@@ -1,6 +1,6 @@
-"""The widget tour in a real JupyterLab, driven by headless Chromium: the board and the
-panel render as widgets (not as their text fallback), a click on a transition button
-changes the track on disk, and the view follows."""
+"""The widget tour in a real JupyterLab 4 and Notebook 7, driven by headless Chromium: the
+board and the panel render as widgets (not as their text fallback), a click on a
+transition button changes the track on disk, and the view follows."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    base = tmp_path_factory.mktemp("lab")
+@pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
+def lab(request, tmp_path_factory):
+    """JupyterLab 4, then Notebook 7: the widgets must render in both."""
+    base = tmp_path_factory.mktemp(request.param)
     tour_root = base / "tour-root"
-    with running_lab(base, {"CONDUCTOR_TOUR_ROOT": str(tour_root)}) as server:
+    with running_lab(base, {"CONDUCTOR_TOUR_ROOT": str(tour_root)}, app=request.param) as server:
         shutil.copy(TOUR, server.root / TOUR.name)
         server.tour_root = tour_root
         yield server
@@ -70,15 +71,15 @@ def test_tour_renders_widgets_and_a_click_reaches_the_disk(lab, browser, tmp_pat
             time.sleep(0.1)
         expect(row.get_by_role("button", name="activate", exact=True)).to_be_visible()
         expect(board.locator(".conductor-message")).to_contain_text("now ready")
-        board.screenshot(path=tmp_path / "board.png")
+        board.screenshot(path=tmp_path / f"board-{lab.app}.png")
 
         # The last panel has its checkpoints tab open: verify from the browser.
         last_panel = page.locator(".jp-OutputArea-output .conductor-panel").last
         last_panel.get_by_role("button", name="verify", exact=True).click()
         expect(last_panel.locator(".conductor-message")).to_contain_text("intact")
-        page.screenshot(path=tmp_path / "widgets-tour.png", full_page=True)
+        page.screenshot(path=tmp_path / f"widgets-tour-{lab.app}.png", full_page=True)
     except Exception:
-        page.screenshot(path=tmp_path / "widgets-tour-failed.png", full_page=True)
+        page.screenshot(path=tmp_path / f"widgets-tour-{lab.app}-failed.png", full_page=True)
         raise
     finally:
         page.close()
