@@ -138,7 +138,8 @@ class BoardRow(widgets.HBox):
     def active(self) -> bool:
         return "conductor-active" in self._dom_classes
 
-    def show(self, entry: dict[str, Any]) -> None:
+    def show(self, entry: dict[str, Any], *, opened: bool = False) -> None:
+        """Show ``entry``; ``opened``: its panel is open under the board."""
         self.track_id, self.entry = entry["track_id"], entry
         status = str(entry.get("status"))
         percent = _percent(entry)
@@ -152,6 +153,7 @@ class BoardRow(widgets.HBox):
             self.bar.bar_style = "success" if status == "completed" else ""
             self.percent.value = f"{percent}%"
             set_buttons(self.buttons, transition_verbs(status))
+            self.open_button.description = "close" if opened else "open"
             if status == "active":
                 self.add_class("conductor-active")
                 self.layout.border = "2px solid #16a34a"
@@ -320,10 +322,11 @@ class Board(widgets.VBox):
         pages = max(1, -(-len(self.matching) // self.page_size))
         self.page = max(0, min(self.page, pages - 1))
         shown = self.visible
+        opened = self.panel.track_id if self.panel is not None else None
         with self.hold_sync():
             for index, row in enumerate(self.rows):
                 if index < len(shown):
-                    row.show(shown[index])
+                    row.show(shown[index], opened=shown[index]["track_id"] == opened)
                 else:
                     row.hide()
             self.summary.value = self._summary_html(len(shown))
@@ -406,21 +409,26 @@ class Board(widgets.VBox):
         from .panel import TrackPanel
 
         with self._lock:
-            previous = self.panel
+            previous, self.panel = self.panel, None
+            self.detail.children = ()
             if previous is not None:
                 previous.close()
-                self.panel = None
-                self.detail.children = ()
-                if previous.track_id == track_id:
-                    return
-            try:
-                self.panel = TrackPanel(
-                    self.engine, track_id, after_action=self._after_action, watcher=self._watcher
-                )
-            except Exception as err:
-                self.message.error(err)
-                return
-            self.detail.children = (self.panel,)
+            if previous is None or previous.track_id != track_id:
+                try:
+                    self.panel = TrackPanel(
+                        self.engine, track_id, after_action=self._panel_acted, watcher=self._watcher
+                    )
+                except Exception as err:  # e.g. the track is gone: say so in the board
+                    self.message.error(err)
+                else:
+                    self.detail.children = (self.panel,)
+            self._render()
+
+    def _panel_acted(self, verb: str) -> None:
+        """The open panel changed its track: show it on the board now, not at the next poll."""
+        self.refresh()
+        if self._after_action is not None:
+            self._after_action(verb)
 
     # -- lifetime and text forms -------------------------------------------------------------
 

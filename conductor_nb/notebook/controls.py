@@ -106,8 +106,8 @@ class ConfirmBar(widgets.HBox):
     def __init__(self) -> None:
         self.question = widgets.HTML()
         self.reason = widgets.Text(placeholder="reason (optional)", layout={"width": "220px"})
-        self.confirm = widgets.Button(button_style="danger")
-        self.keep = widgets.Button(description="keep")
+        self.confirm = widgets.Button(button_style="danger", layout={"width": "auto"})
+        self.keep = widgets.Button(description="keep", layout={"width": "auto"})
         self.confirm.add_class("conductor-confirm")
         self.keep.add_class("conductor-keep")
         super().__init__(

@@ -35,7 +35,7 @@ from .controls import (
     run_action,
     set_buttons,
 )
-from .display import TrackView, _rows, badge, e
+from .display import TrackView, badge, e
 
 AfterAction = Callable[[str], None]
 SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "checkpoints")
@@ -48,9 +48,18 @@ def _split(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+_CELL = "style='text-align:left;padding:2px 12px 2px 0;vertical-align:top'"
+
+
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     """An HTML table of already escaped cells, or a grey note when there are no rows."""
-    return _rows(headers, rows) if rows else f"<i style='color:#6b7280'>{e(empty)}</i>"
+    if not rows:
+        return f"<i style='color:#6b7280'>{e(empty)}</i>"
+    head = "".join(f"<th {_CELL}>{e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td {_CELL}>{cell}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 class StepRow(widgets.HBox):
@@ -152,7 +161,8 @@ class TrackPanel(widgets.VBox):
 
     def _steps_tab(self) -> widgets.Widget:
         self.step_rows: list[StepRow] = []
-        self.steps_box = widgets.VBox()
+        self.no_steps = widgets.HTML(_table([], [], "no steps yet"))
+        self.steps_box = widgets.VBox([self.no_steps])
         self.new_step = widgets.Text(placeholder="new step", layout={"width": "300px"})
         self.add_step_button = widgets.Button(description="add step", layout={"width": "auto"})
         self.add_step_button.on_click(lambda _: self.add_step())
@@ -356,9 +366,7 @@ class TrackPanel(widgets.VBox):
         closed = self.track.get("status") in CLOSED
         if [s["step_id"] for s in steps] != [r.step_id for r in self.step_rows]:
             self.step_rows = [StepRow(step, self.tick) for step in steps]
-            self.steps_box.children = self.step_rows or [
-                widgets.HTML(_table([], [], "no steps yet"))
-            ]
+            self.steps_box.children = self.step_rows or [self.no_steps]
         for row, step in zip(self.step_rows, steps, strict=True):
             row.show(step, closed=closed)
         self.new_step.disabled = self.add_step_button.disabled = closed
@@ -578,8 +586,8 @@ class TrackPanel(widgets.VBox):
                 self.checkpoint_result.value = f"<b>{e(chosen)}</b>: intact"
                 return f"{chosen} is intact"
             rows = [[e(d["path"]), e(d["problem"])] for d in damage]
-            self.checkpoint_result.value = f"<b>{e(chosen)}</b>: damaged" + _rows(
-                ["file", "problem"], rows
+            self.checkpoint_result.value = f"<b>{e(chosen)}</b>: damaged" + _table(
+                ["file", "problem"], rows, ""
             )
             return f"{chosen} is damaged: {len(damage)} problems"
 

@@ -226,6 +226,23 @@ def test_refresh_without_changes_sends_nothing_and_keeps_the_widgets(many, watch
     assert [id(w) for w in descendants(board)] == [id(w) for w in before]
 
 
+def test_open_shows_the_panel_under_the_board_and_closes_it(engine, watcher):
+    track = engine.create("Opened", goal="Look inside")
+    board = board_of(engine, watcher)
+    row = board.row("Opened")
+    row.open_button.click()
+    assert isinstance(board.panel, TrackPanel) and board.panel.track_id == track["track_id"]
+    assert board.detail.children == (board.panel,)
+    assert row.open_button.description == "close"
+    next(b for b in board.panel.buttons if b.description == "ready").click()
+    assert row.verbs == ["activate", "cancel"]  # the board follows the panel at once
+    panel = board.panel
+    row.open_button.click()
+    assert board.panel is None and board.detail.children == ()
+    assert row.open_button.description == "open"
+    assert not watcher.watching(panel)
+
+
 # -- live refresh from another process -----------------------------------------------------------
 
 
