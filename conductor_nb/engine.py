@@ -22,6 +22,7 @@ from .errors import (
     DuplicateName,
     InvalidInput,
     InvalidTransition,
+    TrackIdMismatch,
     TrackNotFound,
 )
 from .legacy import LegacySnapshotsMixin
@@ -746,6 +747,9 @@ class Engine(
             raise CorruptFile(str(path), "the file is missing", REPAIR) from None
         if not isinstance(track, dict):
             raise CorruptFile(str(path), "it is not a JSON object", REPAIR)
+        if track.get("track_id") != track_id:
+            # a copied folder: writing it would land in the other track's folder and entry
+            raise TrackIdMismatch(str(path), track.get("track_id"), track_id, REPAIR)
         return track
 
     def _read_list(

@@ -148,6 +148,15 @@ class CorruptFile(ConductorError):
         self.reason = reason
 
 
+class TrackIdMismatch(CorruptFile):
+    """A track folder's track.json names another track (a copied folder). Writing it
+    would land in the other track's folder and registry entry, so it is refused."""
+
+    def __init__(self, path: str, named: object, track_id: str, fix: str) -> None:
+        super().__init__(path, f"it names the track {named!r}, not {track_id}", fix)
+        self.named = named
+
+
 class RegistryMissing(ConductorError):
     """Track folders exist but the registry that indexes them does not."""
 

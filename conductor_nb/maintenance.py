@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .errors import ConductorError, CorruptFile, RegistryMissing
+from .errors import ConductorError, CorruptFile, RegistryMissing, TrackIdMismatch
 from .store import files
 from .store.paths import TRACK_ID_RE
 from .store.registry import RegistryDoc, _track_folders
@@ -80,7 +80,11 @@ class MaintenanceMixin:
         try:
             track = self._read_track_file(key)
         except CorruptFile as err:
-            kind = "missing-track-file" if "missing" in err.reason else "corrupt-track-file"
+            kind = "corrupt-track-file"
+            if "missing" in err.reason:
+                kind = "missing-track-file"
+            elif isinstance(err, TrackIdMismatch):
+                kind = "id-mismatch"
             return [*found, Problem(kind, key, err.message, REPAIR)]
         for field in ("status", "name", "type", "priority"):
             if track.get(field) != entry.get(field):
@@ -116,9 +120,12 @@ class MaintenanceMixin:
             if drifted or _check_metadata(registry):
                 done.append("recounted the registry metadata")
             active = registry.ids(status=TrackStatus.ACTIVE)
-            registry.set_active(active[0] if active else None)
-            registry.refresh_metadata(self.stamp())
-            txn.registry_changed = True
+            if registry.active_track != (active[0] if active else None):
+                registry.set_active(active[0] if active else None)
+                done.append(f"active track pointer set to {registry.active_track}")
+            if done:  # a sound tree is left byte for byte as it was
+                registry.refresh_metadata(self.stamp())
+                txn.registry_changed = True
         return done
 
     def _repair_context_lists(self: Engine, txn, track_id: str) -> list[str]:
@@ -137,8 +144,15 @@ class MaintenanceMixin:
 
     def _repair_track(self: Engine, txn, track_id: str, entry: dict[str, Any]) -> list[str]:
         path = self.tree.track_file(track_id, "track.json")
+        done: list[str] = []
         try:
             track = self._read_track_file(track_id, txn)
+        except TrackIdMismatch as err:  # a copied folder: keep its content, fix its id
+            self._backup(txn, path, f"{track_id}-track.json")
+            track = files.read_json(path, fix=REPAIR)
+            track["track_id"] = track_id
+            txn.write_json(path, track)
+            done.append(f"{track_id}: track.json {err.reason}; its track_id is now {track_id}")
         except CorruptFile as err:
             if path.exists():
                 self._backup(txn, path, f"{track_id}-track.json")
@@ -146,7 +160,8 @@ class MaintenanceMixin:
             return [f"{track_id}: rewrote track.json from the registry ({err.reason})"]
         if entry.get("status") not in TrackStatus.__members__.values():
             return [
-                f"{track_id}: left as is, the registry status {entry.get('status')!r} is unknown"
+                *done,
+                f"{track_id}: left as is, the registry status {entry.get('status')!r} is unknown",
             ]
         changed = [
             field
@@ -155,21 +170,19 @@ class MaintenanceMixin:
             and (field == "name" or entry.get(field) in _ENUMS[field].__members__.values())
         ]
         if not changed:
-            return []
+            return done
         track = self._load(txn, track_id)  # keeps a copy and reconciles the status
         for field in changed:
             if field != "status":
                 track[field] = entry[field]
         self._save(txn, track, touch=False)
-        return [f"{track_id}: track.json {', '.join(changed)} now as in the registry"]
+        return [*done, f"{track_id}: track.json {', '.join(changed)} now as in the registry"]
 
     def _adopt_folder(self: Engine, txn, name: str) -> list[str]:
         try:
             track = self._read_track_file(name, txn)
         except (CorruptFile, ConductorError) as err:
             return [f"{name}: left as is, its track.json is unusable ({err})"]
-        if track.get("track_id") != name:
-            return [f"{name}: left as is, its track.json names {track.get('track_id')!r}"]
         txn.registry.set_entry(name, registry_entry(track, None))
         return [f"{name}: added to the registry from its track.json"]
 

@@ -339,13 +339,15 @@ def test_repair_fixes_everything_and_keeps_copies(seed_root: Path) -> None:
 
 
 def test_repair_is_idempotent(seed_root: Path) -> None:
-    """A second repair finds nothing more to bring in line and writes no track file."""
+    """A second repair finds nothing more to bring in line and writes nothing at all."""
     engine = Engine(seed_root)
     engine.repair()
     tracks = {key: _track_path(seed_root, key).read_bytes() for key in T}
+    registry = (seed_root / "tracks" / "track-registry.json").read_bytes()
     done = engine.repair()
-    assert not [d for d in done if "track.json" in d]
+    assert done == []
     assert {key: _track_path(seed_root, key).read_bytes() for key in T} == tracks
+    assert (seed_root / "tracks" / "track-registry.json").read_bytes() == registry
     assert engine.validate() == []
 
 
@@ -410,3 +412,34 @@ def test_corrupt_registry_is_named_and_kept(seed_root: Path) -> None:
     assert len(engine.list(status="active")) == 1
     _assert_readable_by_the_original_tool(seed_root)
     assert engine.validate() == []
+
+
+def test_a_copied_track_folder_is_reported_refused_and_repaired(engine: Engine) -> None:
+    """A folder whose track.json names another track (a copied folder) is never written
+    through: the write would land in the other track. validate names it, every verb
+    refuses it, and repair gives it back its own id, keeping its content and a copy."""
+    original = engine.create("Original track", goal="g")
+    copy = engine.create("Copied track", goal="g")
+    engine.add_step(original["track_id"], "shared step")
+    original_file = engine.tree.track_file(original["track_id"], "track.json")
+    copy_file = engine.tree.track_file(copy["track_id"], "track.json")
+    copy_file.write_bytes(original_file.read_bytes())
+    before = original_file.read_bytes()
+
+    problems = [p for p in engine.validate() if p.track_id == copy["track_id"]]
+    assert [p.kind for p in problems] == ["id-mismatch"]
+    with pytest.raises(CorruptFile, match="conductor repair"):
+        engine.transition(copy["track_id"], "ready")
+    with pytest.raises(CorruptFile, match=original["track_id"]):
+        engine.track(copy["track_id"])
+    assert original_file.read_bytes() == before  # nothing landed in the original
+
+    done = engine.repair()
+    assert any("its track_id is now" in line for line in done)
+    repaired = json.loads(copy_file.read_text())
+    assert repaired["track_id"] == copy["track_id"]
+    assert repaired["name"] == "Copied track"  # brought in line with its registry entry
+    assert [s["name"] for s in repaired["steps"]] == ["shared step"]  # content kept
+    assert original_file.read_bytes() == before
+    assert engine.validate() == []
+    assert list(engine.tree.backups_dir.glob(f"*{copy['track_id']}-track.json"))
