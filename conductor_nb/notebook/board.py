@@ -252,9 +252,10 @@ class Board(widgets.VBox):
             ]
         )
         self.add_class("conductor-board")
+        seen = self.signature()  # before reading: a change made meanwhile is seen later
         self.refresh()
         if live:
-            self._watcher.watch(self)
+            self._watcher.watch(self, seen)
 
     # -- reading -------------------------------------------------------------------------
 

@@ -153,9 +153,10 @@ class TrackPanel(widgets.VBox):
             ]
         )
         self.add_class("conductor-panel")
+        seen = self.signature()  # before reading: a change made meanwhile is seen later
         self.refresh()
         if live:
-            self._watcher.watch(self)
+            self._watcher.watch(self, seen)
 
     # -- building the tabs -------------------------------------------------------------------
 

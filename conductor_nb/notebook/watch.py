@@ -57,9 +57,11 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def watch(self, view: LiveView) -> None:
+    def watch(self, view: LiveView, seen: tuple | None = None) -> None:
+        """Poll ``view`` from now on. ``seen``: the signature taken before the view last
+        read its files, so a change made while it was reading is not missed."""
         with self._guard:
-            self._views.append((view, view.signature()))
+            self._views.append((view, view.signature() if seen is None else seen))
             retired = self._views[: -self.max_live]
             del self._views[: -self.max_live]
             if self._thread is None or not self._thread.is_alive():

@@ -127,18 +127,25 @@ def test_completion_offers_track_ids_and_names(magics, track) -> None:
 
 
 def test_load_twice_is_harmless_and_unload_removes_everything(ip, magics, track) -> None:
-    """Loading twice keeps one magic; unloading removes %track, its completer and leases."""
+    """Loading twice keeps one magic; unloading removes %track, its completer, leases and
+    the widgets' watcher thread."""
+    import threading
+
     track('create --name "Leased track"')
     track("activate Leased")
     engine = magics.engine()
     track_id = engine.get_active()["track_id"]
     assert engine.lease_of(track_id)["kind"] == "python"
+    board = track("board")  # starts the thread that keeps widgets live
+    assert any(t.name == "conductor-watcher" for t in threading.enumerate())
     ip.extension_manager.load_extension("conductor_nb")
     assert ip.find_line_magic("track") is not None
     ip.extension_manager.unload_extension("conductor_nb")
     assert ip.find_line_magic("track") is None and ip.find_cell_magic("track") is None
     assert "%track" not in ip.strdispatchers["complete_command"].strs
     assert engine.lease_of(track_id) is None
+    assert not any(t.name == "conductor-watcher" for t in threading.enumerate())
+    board.close()
     ip.extension_manager.load_extension("conductor_nb")
     assert ip.find_line_magic("track") is not None
 
