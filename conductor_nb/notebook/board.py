@@ -167,6 +167,30 @@ class BoardRow(widgets.HBox):
         self.layout.display = "none"
 
 
+class NewTrackForm(widgets.HBox):
+    """Name, type, priority and goal of a new track, and a create button."""
+
+    def __init__(self, on_create: Callable[[], None]) -> None:
+        self.name = widgets.Text(placeholder="name of the new track", layout={"width": "240px"})
+        self.type = widgets.Dropdown(
+            options=[t.value for t in TrackType], value="feature", layout={"width": "140px"}
+        )
+        self.priority = widgets.Dropdown(
+            options=[p.value for p in Priority], value="P2", layout={"width": "70px"}
+        )
+        self.goal = widgets.Text(placeholder="goal (optional)", layout={"width": "280px"})
+        self.create = widgets.Button(description="create", layout={"width": "auto"})
+        self.create.add_class("conductor-create")
+        self.create.on_click(lambda _: on_create())
+        super().__init__(
+            [self.name, self.type, self.priority, self.goal, self.create],
+            layout={"flex_flow": "row wrap"},
+        )
+
+    def clear(self) -> None:
+        self.name.value = self.goal.value = ""
+
+
 class Board(widgets.VBox):
     """All tracks of a root, filtered, paged, live. ``refresh()`` re-reads the registry;
     filters and paging work on what was read."""
@@ -220,6 +244,8 @@ class Board(widgets.VBox):
         self.next = widgets.Button(description="next", layout={"width": "auto"})
         self.page_label = widgets.Label()
         self.detail = widgets.VBox()
+        self.new_track = NewTrackForm(self.create)
+        adding = widgets.Accordion([self.new_track], titles=("new track",), selected_index=None)
 
         for control in (self.status_filter, self.type_filter, self.priority_filter, self.sort):
             control.observe(self._filters_changed, "value")
@@ -243,6 +269,7 @@ class Board(widgets.VBox):
         super().__init__(
             [
                 toolbar,
+                adding,
                 self.summary,
                 self.confirm,
                 self.message,
@@ -390,6 +417,27 @@ class Board(widgets.VBox):
             lambda reason: self.switch(busy.wanted_id, reason=reason),
             with_reason=True,
         )
+
+    def create(self) -> bool:
+        """Create a track from the form (a draft, shown on the board at once)."""
+        form = self.new_track
+
+        def create() -> str:
+            track = self.engine.create(
+                form.name.value,
+                type=form.type.value,
+                priority=form.priority.value,
+                goal=form.goal.value.strip(),
+            )
+            form.clear()
+            return f"created {track['name']} ({track['track_id']}), a draft"
+
+        with self._lock:
+            done = run_action(self.message, create)
+            self.refresh()
+        if done and self._after_action is not None:
+            self._after_action("create")
+        return done
 
     def switch(self, track_id: str, *, reason: str | None = None) -> bool:
         def switch() -> str:

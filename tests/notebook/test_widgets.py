@@ -226,6 +226,30 @@ def test_refresh_without_changes_sends_nothing_and_keeps_the_widgets(many, watch
     assert [id(w) for w in descendants(board)] == [id(w) for w in before]
 
 
+def test_new_track_form_creates_a_draft_and_refuses_bad_names(engine, watcher):
+    board = board_of(engine, watcher)
+    form = board.new_track
+    form.name.value = "Made on the board"
+    form.type.value = "bugfix"
+    form.priority.value = "P0"
+    form.goal.value = "Fix it"
+    form.create.click()
+    [entry] = engine.list()
+    assert (entry["name"], entry["type"], entry["priority"], entry["status"]) == (
+        "Made on the board",
+        "bugfix",
+        "P0",
+        "draft",
+    )
+    assert engine.track(entry["track_id"])["context"]["goal"] == "Fix it"
+    assert form.name.value == "" and board.row("Made on the board").verbs == ["ready", "cancel"]
+    form.name.value = "Made on the board"  # a duplicate name: one line in the board
+    form.create.click()
+    assert board.message.kind == "error" and "exists" in board.message.text
+    assert len(engine.list()) == 1
+    assert form.name.value == "Made on the board"  # kept, to correct it
+
+
 def test_open_shows_the_panel_under_the_board_and_closes_it(engine, watcher):
     track = engine.create("Opened", goal="Look inside")
     board = board_of(engine, watcher)
