@@ -1,10 +1,12 @@
 """conductor_nb.analytics: frames checked against hand-computed expectations (durations,
 success rates and Wilson intervals, flow, overruns, paths, runs), daylight-saving
 changes and time-zone offsets, tracks without history, several roots, the demo
-generator and the CLI commands."""
+generator and the CLI commands; the column cache (the same frames, every change seen,
+damaged caches ignored) and damaged files."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -13,12 +15,18 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conductor_nb import analytics
+from conductor_nb.analytics import cache as column_cache
+from conductor_nb.analytics import loading, reading
 from conductor_nb.analytics.report import summary_text
 from conductor_nb.cli import main
 from conductor_nb.engine import Engine
@@ -628,3 +636,263 @@ def test_a_corrupt_track_file_still_gives_a_row(eng, clock, root) -> None:
     assert frame.loc["Broken track", "type"] == "bugfix"
     assert frame.loc["Broken track", "status"] == "draft"
     assert frame.loc["Healthy track", "cycle_time"] == D
+
+
+# -- the column cache ----------------------------------------------------------------------
+
+
+def _all_frames(root: Path, now: datetime, *, cache: bool) -> dict[str, Any]:
+    a = analytics.load(root, now=now, cache=cache)
+    frames: dict[str, Any] = a.frames()
+    frames.update(flow_daily=a.flow("D"), paths_exact=a.paths(simplify=False))
+    frames["summary"] = a.summary()
+    return frames
+
+
+def _assert_same(left: dict[str, Any], right: dict[str, Any]) -> None:
+    assert left.keys() == right.keys()
+    for name, frame in left.items():
+        if isinstance(frame, pd.DataFrame):
+            pd.testing.assert_frame_equal(frame, right[name], check_exact=True, obj=name)
+        else:
+            assert frame == right[name], name
+
+
+@pytest.fixture
+def no_racy_files(monkeypatch) -> None:
+    """Files the tests just wrote count as settled (the cache keeps their tracks at once,
+    instead of waiting until they are two seconds old)."""
+    monkeypatch.setattr(loading, "RACY_NS", 0)
+
+
+def _cached_ids(root: Path) -> list[str]:
+    extracts = column_cache.load(root / "tracks")
+    return [] if extracts is None else list(extracts.tracks["track_id"])
+
+
+def test_cached_frames_equal_uncached_ones_on_demo_data(scratch, no_racy_files) -> None:
+    """Demo data (pauses, failures, retries, runs, decisions, checkpoints): the frames
+    from the cache are those read from the files, to the last value and dtype."""
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    analytics.generate(scratch / "demo", tracks=30, seed=5, start=start, days=30)
+    root, now = scratch / "demo", datetime(2026, 2, 4, 9, tzinfo=UTC)
+    uncached = _all_frames(root, now, cache=False)
+    assert not (root / "tracks" / column_cache.FOLDER).exists()  # cache=False: no file
+    cold = _all_frames(root, now, cache=True)  # reads the files, writes the cache
+    assert len(_cached_ids(root)) == 30
+    warm = _all_frames(root, now, cache=True)
+    _assert_same(uncached, cold)
+    _assert_same(uncached, warm)
+    folder = root / "tracks" / column_cache.FOLDER
+    assert (folder / ".gitignore").read_text() == "*\n"  # never committed by accident
+
+
+def test_a_changed_track_is_read_again(eng, clock, root, no_racy_files) -> None:
+    """Every kind of change behind a cache entry is seen: track.json (a transition),
+    decisions.json, a new checkpoint, a new run and a finished one, a track gone from the
+    registry, and an in-place rewrite that keeps the size and the modification time."""
+    for name in ("Track one", "Track two", "Track three"):
+        eng.create(name, type="feature")
+    analytics.tracks(root, now=clock.now)  # the cache now has all three
+    assert len(_cached_ids(root)) == 3
+    clock.advance(hours=2)
+    eng.transition("Track one", "activate")
+    eng.decide("Track one", "Use the queue")
+    eng.create_checkpoint("Track one", reason="by hand")
+    run = eng.create_run(None, "nightly")
+    clock.advance(minutes=10)
+    eng.set_run_status(None, run["run_id"], "running")
+    _assert_same(
+        _all_frames(root, clock.now, cache=True), _all_frames(root, clock.now, cache=False)
+    )
+    clock.advance(minutes=20)
+    eng.set_run_status(None, run["run_id"], "completed")  # run.json rewritten
+    warm = _all_frames(root, clock.now, cache=True)
+    _assert_same(warm, _all_frames(root, clock.now, cache=False))
+    row = warm["tracks"].set_index("name").loc["Track one"]
+    assert row["status"] == "active" and row["decisions"] == 1 and row["runs"] == 1
+    assert warm["runs"]["duration"].tolist() == [pd.Timedelta(minutes=20)]
+    # in place, same size, modification time put back: the inode's change time tells
+    path = root / "tracks" / eng.entry("Track two")["track_id"] / "track.json"
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b'"Track two"', b'"Track 2!!"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    names = analytics.tracks(root, now=clock.now)["name"].tolist()
+    assert names == ["Track one", "Track 2!!", "Track three"]
+    # gone from the registry: gone from the frames, and from the cache once rewritten
+    registry_path = root / "tracks" / "track-registry.json"
+    registry = json.loads(registry_path.read_text())
+    del registry["tracks"][eng.entry("Track three")["track_id"]]
+    registry_path.write_text(files.dumps(registry))
+    assert analytics.tracks(root, now=clock.now)["name"].tolist() == ["Track one", "Track 2!!"]
+    assert len(_cached_ids(root)) == 2
+
+
+def test_files_written_just_now_are_not_cached_yet(eng, clock, root, monkeypatch) -> None:
+    """A file changed in the last seconds may change again within its timestamp's
+    granularity, unseen by its signature: its track is read again until it settles."""
+    eng.create("Settled track")
+    eng.create("Fresh track")
+    monkeypatch.setattr(loading, "RACY_NS", 0)
+    analytics.tracks(root, now=clock.now)
+    assert len(_cached_ids(root)) == 2
+    clock.advance(hours=1)
+    eng.transition("Fresh track", "activate")
+    monkeypatch.setattr(loading, "RACY_NS", 3600 * 10**9)  # "recent": the last hour
+    frame = analytics.tracks(root, now=clock.now).set_index("name")
+    assert frame.loc["Fresh track", "status"] == "active"
+    # the settled one was not read again; the fresh one was, and is not kept yet
+    assert _cached_ids(root) == [eng.entry("Settled track")["track_id"]]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "not zstd at all",
+        "truncated",
+        "foreign json",
+        "other version",
+        "inconsistent columns",
+        "path in a run name",
+        "a folder instead",
+    ],
+)
+def test_a_damaged_or_foreign_cache_is_ignored_and_rewritten(
+    eng, clock, root, no_racy_files, damage
+) -> None:
+    """Whatever is at the cache's path, reading gives the frames of the files, and a
+    sound cache replaces it (or, when it cannot be written, reading still works)."""
+    _complete(eng, clock, "Finished track", type="bugfix")
+    eng.create("Open track")
+    expected = _all_frames(root, clock.now, cache=False)
+    analytics.tracks(root, now=clock.now)
+    path = column_cache.path_of(root / "tracks")
+    good = zstandard.ZstdDecompressor().decompress(path.read_bytes())
+    doc = json.loads(good)
+    if damage == "not zstd at all":
+        data = b"garbage"
+    elif damage == "truncated":
+        data = path.read_bytes()[:-20]
+    elif damage == "foreign json":
+        data = _zstd(json.dumps({"tracks": [1, 2, 3]}).encode())
+    elif damage == "other version":
+        data = _zstd(json.dumps({**doc, "version": 99}).encode())
+    elif damage == "inconsistent columns":
+        doc["events"]["to"] = doc["events"]["to"][:-1]
+        data = _zstd(json.dumps(doc).encode())
+    else:  # a run folder's name, with its signature: only the name is wrong
+        doc["tracks"]["run_dirs"][0] = ["../../../../etc"]
+        signature = base64.b64decode(doc["tracks"]["signature"][0]) + reading.MISSING
+        doc["tracks"]["signature"][0] = base64.b64encode(signature).decode()
+        data = _zstd(json.dumps(doc).encode())
+    if damage == "a folder instead":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.write_bytes(data)
+    assert column_cache.load(root / "tracks") is None  # refused
+    _assert_same(expected, _all_frames(root, clock.now, cache=True))
+    if damage != "a folder instead":
+        assert len(_cached_ids(root)) == 2  # rewritten, sound
+
+
+def _zstd(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(write_checksum=True).compress(data)
+
+
+# -- damaged files -------------------------------------------------------------------------
+
+
+def test_damaged_values_never_break_the_frames(eng, clock, root) -> None:
+    """Lists and objects where names, statuses, results or actors belong (a damaged or
+    hand-edited file) read as missing values instead of failing every frame."""
+    _complete(eng, clock, "Healthy track")
+    eng.create("Odd track", type="bugfix")
+    track_id = eng.entry("Odd track")["track_id"]
+    path = root / "tracks" / track_id / "track.json"
+    track = json.loads(path.read_text())
+    track["history"][0]["to"] = ["draft"]
+    track["history"][0]["actor"] = {"who": "me"}
+    track["type"], track["priority"] = ["bugfix"], {"p": 1}
+    track["outcomes"] = {"result": ["success"]}
+    path.write_text(files.dumps(track))
+    registry_path = root / "tracks" / "track-registry.json"
+    registry = json.loads(registry_path.read_text())
+    registry["tracks"][track_id]["status"] = ["draft"]
+    registry_path.write_text(files.dumps(registry))
+    a = analytics.load(root, now=clock.now)
+    frames = a.frames()
+    row = frames["tracks"].set_index("name").loc["Odd track"]
+    assert pd.isna(row["status"]) and pd.isna(row["type"]) and pd.isna(row["priority"])
+    odd = frames["transitions"]["track_id"] == track_id
+    assert frames["transitions"].loc[odd, "to"].isna().all()
+    assert frames["transitions"].loc[odd, "actor"].isna().all()
+    assert a.summary()["tracks"] == 2
+
+
+def test_an_empty_track_file_gets_a_history_from_its_registry_entry(eng, clock, root) -> None:
+    """track.json holding `{}`: a reconstructed history from the entry (it used to take
+    the label of the track read before it, or fail when it was the first)."""
+    eng.create("Empty file track")
+    _complete(eng, clock, "Normal track")
+    path = root / "tracks" / eng.entry("Empty file track")["track_id"] / "track.json"
+    path.write_text("{}")
+    frame = analytics.tracks(root, now=clock.now).set_index("name")
+    assert frame.loc["Empty file track", "history"] == "reconstructed"
+    assert frame.loc["Normal track", "history"] == "recorded"
+
+
+def test_an_event_without_a_time_does_not_leave_its_track_counted_twice(eng, clock, root) -> None:
+    """The flow moves a track out of the status of its previous event that has a time:
+    an event without one in between used to leave the track in draft for ever."""
+    eng.create("Gap track")
+    clock.advance(days=1)
+    eng.transition("Gap track", "activate")  # draft > ready > active
+    path = root / "tracks" / eng.entry("Gap track")["track_id"] / "track.json"
+    track = json.loads(path.read_text())
+    del track["history"][1]["at"]  # the move to ready: no time
+    path.write_text(files.dumps(track))
+    flow = analytics.flow(root, "D", now=clock.now)
+    assert flow[["draft", "ready", "active"]].iloc[-1].tolist() == [0, 0, 1]
+    assert flow["arrivals"].sum() == 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    doc=st.dictionaries(
+        st.sampled_from(["name", "type", "status", "history", "steps", "goal", "created_at"]),
+        json_values,
+        max_size=6,
+    ),
+    ascii_only=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-16", "latin-1"]),
+)
+def test_track_files_decode_as_json_would(doc, ascii_only, encoding) -> None:
+    """msgspec (fast) decodes track.json to the same values as ``json.loads``, whatever
+    the file holds: NaN, lone surrogates, another encoding (or one json refuses)."""
+    try:
+        data = json.dumps(doc, ensure_ascii=ascii_only).encode(encoding)
+    except UnicodeEncodeError:
+        return
+    try:
+        expected = json.loads(data)
+    except ValueError:
+        expected = None
+    parsed, _ = reading.parse_track(data)
+    if not isinstance(expected, dict):
+        assert parsed is None
+        return
+    for key in reading.TrackDoc.__struct_fields__:
+        value = getattr(parsed, key)
+        if key not in expected:
+            assert value is reading.UNSET
+        else:
+            assert json.dumps(value) == json.dumps(expected[key])  # NaN == NaN here

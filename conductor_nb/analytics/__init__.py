@@ -13,6 +13,9 @@
     a.runs("type")      # workflow-run durations and failure rates
 
 ``analytics.tracks(root)`` and the like are shortcuts for ``load(root).tracks()``.
+Reading a root keeps what each track's files say in ``<root>/tracks/.conductor-cache``
+and reads again only the tracks whose files changed (``load(root, cache=False)`` neither
+uses nor writes it).
 ``analytics.generate(root, tracks=500, seed=1)`` makes demo data through the engine.
 
 pandas is imported on first use, not by ``import conductor_nb.analytics`` (the ``demo``
@@ -46,12 +49,14 @@ __all__ = [
 ]
 
 
-def load(source: Any = None, *, now: Any = None) -> Analytics:
+def load(source: Any = None, *, now: Any = None, cache: bool = True) -> Analytics:
     """Read one root (a path, an Engine, None: the usual root) or several (a list, or
-    ``{project: root}``) once; ``now`` (aware datetime) ends open intervals."""
+    ``{project: root}``) once; ``now`` (aware datetime) ends open intervals; ``cache``:
+    use the column cache of each root (``<root>/tracks/.conductor-cache``), which makes
+    reading again a root whose tracks mostly did not change several times faster."""
     from .frames import Analytics
 
-    return Analytics(source, now=now)
+    return Analytics(source, now=now, cache=cache)
 
 
 def tracks(source: Any = None, *, now: Any = None) -> pd.DataFrame:

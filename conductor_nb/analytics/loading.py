@@ -1,6 +1,10 @@
-"""Read a conductor root into flat columns, fast: the registry and every track.json are
-parsed with ``json`` directly (not through pydantic), and only the fields the frames need
-are kept, so the documents themselves are dropped as soon as they are read.
+"""Read a conductor root into flat columns, fast: the registry and every track's files are
+decoded directly (not through pydantic), and only the values the frames need are kept.
+
+What a track's own files say (``Extracts``) is kept in a column cache on disk (``cache``)
+and reused while none of those files changed, so a second reading of 10,000 tracks
+decodes only the tracks that changed since. The registry is read every time: it is the
+source of truth for which tracks there are and their status.
 
 No pandas here: the columns are plain lists (statuses as small integer codes) that
 ``frames`` turns into DataFrames in a few vectorised steps.
@@ -8,56 +12,35 @@ No pandas here: the columns are plain lists (statuses as small integer codes) th
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
+import gc
 import os
-import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..store.paths import RUN_ID_RE, TRACK_ID_RE, find_root, project_dir
-from ..tracks import reconstruct_history
-from ..vocab import TrackStatus
+import numpy as np
 
-STATUSES: tuple[str, ...] = tuple(s.value for s in TrackStatus)
-STATUS_CODE: dict[str | None, int] = {s: i for i, s in enumerate(STATUSES)}
-CHECKPOINT_NAME_RE = re.compile(r"checkpoint-\d+\.json")
-_DECODER = json.JSONDecoder()
+from ..store.paths import TRACK_ID_RE, find_root, project_dir
+from . import cache as column_cache
+from .extracts import TEXT_KEYS, Extracts, signature_now
+from .reading import (
+    DOC_KEYS,
+    STATUS_CODE,
+    STATUSES,
+    TIME_FIELDS,
+    parse_json,
+    read_bytes,
+    status_code,
+)
 
-# Timestamps of track.json kept for tracks whose history does not tell (legacy, damaged).
-TIME_FIELDS = (
-    "created_at",
-    "updated_at",
-    "started_at",
-    "completed_at",
-    "failed_at",
-    "cancelled_at",
-)
-TRACK_FIELDS = (
-    "track_id",
-    "name",
-    "type",
-    "priority",
-    "status",
-    *TIME_FIELDS,
-    "result",
-    "history",
-    "steps",
-    "steps_completed",
-    "decisions",
-    "checkpoints",
-)
-EVENT_FIELDS = ("counts", "from", "to", "at", "reason", "actor")
-RUN_FIELDS = (
-    "track",
-    "run_id",
-    "name",
-    "status",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "error_type",
-)
+__all__ = ["STATUSES", "STATUS_CODE", "RawRoot", "read_root", "resolve_sources"]
+
+# A file changed this recently may change again within its timestamp's granularity
+# without its signature changing (git's "racy" files): its track is cached later.
+RACY_NS = 2_000_000_000
 
 
 class RawRoot:
@@ -68,12 +51,15 @@ class RawRoot:
     def __init__(self, root: Path, project: str) -> None:
         self.root = root
         self.project = project
-        self.tracks: dict[str, list[Any]] = {name: [] for name in TRACK_FIELDS}
-        self.events: dict[str, list[Any]] = {name: [] for name in EVENT_FIELDS}
-        self.runs: dict[str, list[Any]] = {name: [] for name in RUN_FIELDS}
+        self.tracks: dict[str, list[Any]] = {"track_id": []}
+        self.events: dict[str, list[Any]] = {"counts": []}
+        self.runs: dict[str, list[Any]] = {"track": []}
 
     def __len__(self) -> int:
         return len(self.tracks["track_id"])
+
+
+# -- sources -------------------------------------------------------------------------------
 
 
 def resolve_sources(
@@ -105,134 +91,112 @@ def _as_root(item: Any) -> Path:
     return Path(item).expanduser().absolute()
 
 
-def _read_bytes(path: str) -> bytes | None:
-    """The file's bytes, or None. os.open/os.read: the file object of open() costs more
-    than the read itself, 10,000 times over."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, 1 << 20)
-        if len(data) == 1 << 20:  # a large file: the rest of it
-            chunks = [data]
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        return data
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+# -- a root --------------------------------------------------------------------------------
 
 
-def _parse(data: bytes | None) -> Any:
-    """Parsed JSON, or None when missing or broken (analytics reads what it can)."""
-    if data is None:
-        return None
-    try:
-        return _DECODER.decode(data.decode())  # json.loads less its encoding sniffing
-    except ValueError:  # not UTF-8 (or not JSON): json.loads knows the other encodings
-        try:
-            return json.loads(data)
-        except ValueError:
-            return None
-
-
-def _read(path: str) -> Any:
-    return _parse(_read_bytes(path))
-
-
-def read_root(root: Path, project: str) -> RawRoot:
-    raw = RawRoot(root, project)
+def read_root(root: Path, project: str, *, cache: bool = True) -> RawRoot:
+    """The columns of one root. ``cache``: reuse and update the column cache (reading
+    never fails because of it: a damaged or foreign cache is ignored and rewritten)."""
     tracks_dir = f"{root}/tracks"
-    registry = _read(f"{tracks_dir}/track-registry.json")
-    entries = registry.get("tracks") if isinstance(registry, dict) else None
-    if not isinstance(entries, dict):
-        return raw
-    t, rn = raw.tracks, raw.runs
-    code = STATUS_CODE
-    flat: list[dict[str, Any]] = []  # every history event, track after track
-    owner: list[int] = []  # how many events each track has
-    for track_id, entry in entries.items():
-        if type(entry) is not dict or not TRACK_ID_RE.fullmatch(str(track_id)):
-            continue
-        folder = f"{tracks_dir}/{track_id}"
-        doc = _read(f"{folder}/track.json")
-        if type(doc) is not dict:
-            doc, source = {}, "missing"
-        history = doc.get("history")
-        if type(history) is list:
-            source = "recorded"
-            if not all(type(event) is dict for event in history):
-                history = [event for event in history if isinstance(event, dict)]
-        elif doc:
-            history, source = reconstruct_history({**entry, **doc}), "reconstructed"
+    with _collector_paused():
+        entries = _registry_entries(tracks_dir)
+        extracts = _extracts(tracks_dir, entries, cache)
+        return _merge(extracts, [entry for _, entry in entries], root, project)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while reading: the hundreds of thousands of objects
+    made would trigger collections that find nothing (they make no cycles), at about a
+    sixth of the reading time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _registry_entries(tracks_dir: str) -> list[tuple[str, dict]]:
+    """(track id, entry) of every well-formed entry of the registry, in its order."""
+    data, _ = read_bytes(f"{tracks_dir}/track-registry.json")
+    registry = parse_json(data)
+    entries = registry.get("tracks") if type(registry) is dict else None
+    if type(entries) is not dict:
+        return []
+    return [
+        (track_id, entry)
+        for track_id, entry in entries.items()
+        if type(entry) is dict and TRACK_ID_RE.fullmatch(track_id)
+    ]
+
+
+def _extracts(tracks_dir: str, entries: list[tuple[str, dict]], cache: bool) -> Extracts:
+    """Every track's extracts, in registry order: from the cache where the track's files
+    are unchanged, read otherwise. The cache is rewritten when a track was read that it
+    can keep, or when some of its entries went unused (changed or gone)."""
+    horizon = time.time_ns() - RACY_NS
+    cached = (column_cache.load(tracks_dir) if cache and entries else None) or Extracts()
+    stored = {track_id: row for row, track_id in enumerate(cached.tracks["track_id"])}
+    fresh = Extracts()
+    rows: list[int] = []  # of cached + fresh
+    for track_id, entry in entries:
+        row = stored.get(track_id)
+        if row is not None and _unchanged(cached, row, tracks_dir):
+            rows.append(row)
         else:
-            history = reconstruct_history(entry)
-        position = len(owner)
-        owner.append(len(history))
-        flat.extend(history)
-        t["track_id"].append(track_id)
-        for key in ("name", "type", "priority"):
-            t[key].append(doc.get(key, entry.get(key)))
-        t["status"].append(code.get(entry.get("status", doc.get("status")), -1))
-        for key in TIME_FIELDS:
-            value = doc.get(key, entry.get(key))
-            t[key].append(value if type(value) is str else None)
-        outcomes = doc.get("outcomes")
-        t["result"].append(outcomes.get("result") if type(outcomes) is dict else None)
-        t["history"].append(source)
-        steps = doc.get("steps")
-        if type(steps) is list and steps:
-            t["steps"].append(len(steps))
-            t["steps_completed"].append(
-                sum(1 for s in steps if type(s) is dict and s.get("status") == "completed")
-            )
-        else:
-            t["steps"].append(0)
-            t["steps_completed"].append(0)
-        data = _read_bytes(f"{folder}/context/decisions.json")
-        decisions = _parse(data) if data and data != b"[]" else None
-        t["decisions"].append(len(decisions) if type(decisions) is list else 0)
-        t["checkpoints"].append(_count_checkpoints(f"{folder}/checkpoints"))
-        _read_runs(f"{folder}/workflows", position, rn)
-    ev = raw.events
-    ev["counts"] = owner
-    ev["from"] = [code.get(e.get("from"), -1) for e in flat]
-    ev["to"] = [code.get(e.get("to"), -1) for e in flat]
-    ev["at"] = [at if type(at := e.get("at")) is str else None for e in flat]
-    ev["reason"] = [e.get("reason") for e in flat]
-    ev["actor"] = [e.get("actor") for e in flat]
+            rows.append(len(cached) + len(fresh))
+            fresh.add_track(tracks_dir, track_id, entry, horizon)
+    extracts = cached.concat(fresh.finish()).take(rows)
+    reused = len(rows) - len(fresh)
+    if cache and (any(fresh.cacheable) or reused < len(cached)):
+        keep = [row for row, ok in enumerate(extracts.cacheable) if ok]
+        column_cache.save(tracks_dir, extracts.take(keep))
+    return extracts
+
+
+def _unchanged(cached: Extracts, row: int, tracks_dir: str) -> bool:
+    """Whether the files entry ``row`` was read from are all as they were then."""
+    t = cached.tracks
+    now = signature_now(tracks_dir, t["track_id"][row], t["run_dirs"][row])
+    return t["signature"][row] == now
+
+
+def _merge(extracts: Extracts, entries: list[dict], root: Path, project: str) -> RawRoot:
+    """The root's columns: track.json's values, or the registry entry's where it has
+    none; the status is the registry's (the source of truth), else track.json's."""
+    raw = RawRoot(root, project)
+    t = extracts.tracks
+    values = {key: t[key] for key in DOC_KEYS if key != "status"}
+    if any(t["absent"]):
+        values = {key: list(column) for key, column in values.items()}
+        for row, bits in enumerate(t["absent"]):
+            for key in _absent_keys(bits):
+                value = entries[row].get(key)
+                values[key][row] = value if key not in TEXT_KEYS or type(value) is str else None
+    status = [
+        status_code(entry["status"]) if "status" in entry else code
+        for entry, code in zip(entries, t["status"], strict=True)
+    ]
+    raw.tracks = {
+        "track_id": t["track_id"],
+        "name": values["name"],
+        "type": values["type"],
+        "priority": values["priority"],
+        "status": status,
+        **{key: values[key] for key in TIME_FIELDS},
+        **{key: t[key] for key in ("result", "history", "steps", "steps_completed")},
+        "decisions": t["decisions"],
+        "checkpoints": t["checkpoints"],
+    }
+    raw.events = {"counts": t["events"], **extracts.events}
+    owners = np.repeat(np.arange(len(t["runs"])), np.asarray(t["runs"], dtype=np.int64))
+    raw.runs = {"track": owners.tolist(), **extracts.runs}
     return raw
 
 
-def _count_checkpoints(folder: str) -> int:
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return 0
-    return sum(1 for name in names if CHECKPOINT_NAME_RE.fullmatch(name))
-
-
-def _read_runs(folder: str, position: int, rn: dict[str, list[Any]]) -> None:
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return
-    for name in names:
-        if not RUN_ID_RE.fullmatch(name):
-            continue
-        run = _read(f"{folder}/{name}/run.json")
-        if not isinstance(run, dict):
-            continue
-        rn["track"].append(position)
-        rn["run_id"].append(run.get("run_id", name))
-        for key in ("name", "status", "created_at", "started_at", "finished_at"):
-            value = run.get(key)
-            rn[key].append(value if isinstance(value, str) else None)
-        duration = run.get("duration_ms")
-        ok = isinstance(duration, int | float) and not isinstance(duration, bool)
-        rn["duration_ms"].append(float(duration) if ok else None)
-        outcome = run.get("outcome")
-        rn["error_type"].append(outcome.get("error_type") if isinstance(outcome, dict) else None)
+@functools.cache
+def _absent_keys(bits: int) -> tuple[str, ...]:
+    """The keys (but status) the registry entry stands in for, of an ``absent`` mask."""
+    return tuple(key for i, key in enumerate(DOC_KEYS) if bits >> i & 1 and key != "status")
