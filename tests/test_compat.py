@@ -443,3 +443,23 @@ def test_a_copied_track_folder_is_reported_refused_and_repaired(engine: Engine) 
     assert original_file.read_bytes() == before
     assert engine.validate() == []
     assert list(engine.tree.backups_dir.glob(f"*{copy['track_id']}-track.json"))
+
+
+def test_run_folders_named_as_the_original_tool_names_them(engine: Engine) -> None:
+    """The seed's layout names run folders run-001/: the engine lists and resolves them,
+    numbers new runs after them, and analytics counts them."""
+    from conductor_nb import analytics
+
+    track_id = engine.create("Old runs", goal="g")["track_id"]
+    engine.transition(track_id, "activate")
+    folder = engine.tree.track_file(track_id, "workflows", "run-001")
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(
+        json.dumps({"run_id": "run-001", "track_id": track_id, "status": "completed"})
+    )
+    assert [r["run_id"] for r in engine.runs(track_id)] == ["run-001"]
+    assert engine.run(track_id, "1")["status"] == "completed"
+    new = engine.create_run(track_id, "second")
+    assert new["run_id"] == "run-002-second"
+    frame = analytics.load(engine.root, cache=False).runs()
+    assert sorted(frame["run_id"]) == ["run-001", "run-002-second"]

@@ -12,7 +12,8 @@ ROOT_ENV = "CONDUCTOR_ROOT"
 ROOT_PARTS = (".claude", "conductor")
 
 TRACK_ID_RE = re.compile(r"track-[a-z0-9-]{1,150}")
-RUN_ID_RE = re.compile(r"run-[0-9]{3,}-[a-z0-9-]{0,80}")
+# run-NNN (the original tool's folders, as in the seed's layout) or run-NNN-slug (ours).
+RUN_ID_RE = re.compile(r"run-[0-9]{3,}(-[a-z0-9-]{0,80})?")
 _FILE_PART_RE = re.compile(r"[^\x00-\x1f/\\]{1,255}")
 
 
