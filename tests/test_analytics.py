@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -744,6 +745,24 @@ def test_files_written_just_now_are_not_cached_yet(eng, clock, root, monkeypatch
     assert frame.loc["Fresh track", "status"] == "active"
     # the settled one was not read again; the fresh one was, and is not kept yet
     assert _cached_ids(root) == [eng.entry("Settled track")["track_id"]]
+
+
+def test_leftovers_of_a_killed_save_are_removed(eng, clock, root, no_racy_files) -> None:
+    """A save killed before its rename leaves a temp file: the next save removes it once
+    it is a minute old (a younger one may be another process's save in progress)."""
+    eng.create("Some track")
+    analytics.tracks(root, now=clock.now)
+    path = column_cache.path_of(root / "tracks")
+    old = path.with_name(f".{path.name}.4242{files.TMP_SUFFIX}")
+    young = path.with_name(f".{path.name}.4343{files.TMP_SUFFIX}")
+    old.write_bytes(b"partial")
+    young.write_bytes(b"partial")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    eng.create("Another track")  # so the next reading saves the cache again
+    analytics.tracks(root, now=clock.now)
+    assert not old.exists() and young.exists()
+    assert len(_cached_ids(root)) == 2
 
 
 @pytest.mark.parametrize(

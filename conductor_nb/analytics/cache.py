@@ -12,7 +12,9 @@ rewritten: the cache can make reading faster, never wrong, and never makes it fa
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ VERSION = 1
 NAME = f"analytics-v{VERSION}.json.zst"  # a new version writes a new file: never fight
 FORMAT = "conductor_nb analytics columns"
 MAX_BYTES = 1 << 30  # what a declared size may be before it is believed
+LEFTOVER_SECONDS = 60
 
 
 class _Tracks(msgspec.Struct, forbid_unknown_fields=True):
@@ -130,9 +133,18 @@ def save(tracks_dir: str | os.PathLike[str], extracts: Extracts) -> None:
             path.parent.mkdir(exist_ok=True)
             # a cache is nobody's work: keep it out of version control
             files.atomic_write(path.parent / ".gitignore", "*\n", sync_dir=False)
+        _remove_leftovers(path)
         files.atomic_write(path, data, sync_dir=False)  # a lost rename: a slower next time
     except Exception:  # a cache that cannot be written is only a slower next reading
         return
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Temp files of saves killed before their rename (a minute old: not one running now)."""
+    for leftover in path.parent.glob(f".{path.name}.*{files.TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > LEFTOVER_SECONDS:
+                leftover.unlink()
 
 
 def _field(column: str) -> str:
