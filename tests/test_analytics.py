@@ -533,6 +533,20 @@ def test_several_roots_give_one_frame_with_a_project_column(tmp_path, clock) -> 
     )
 
 
+def test_summary_top_path_counts_every_project(tmp_path, clock) -> None:
+    """The headline path is the most common over all the roots, its share of all tracks
+    (paths() keeps each project's own shares)."""
+    first, second = tmp_path / "one" / "cd", tmp_path / "two" / "cd"
+    _complete(Engine(first, clock=clock), clock, "Done in one")
+    engine = Engine(second, clock=clock)
+    _complete(engine, clock, "Done in two")
+    engine.create("Dropped in two")
+    engine.transition("Dropped in two", "cancel")
+    summary = analytics.load([first, second], now=clock.now).summary()
+    assert summary["top_path"] == "draft > ready > active > completed"
+    assert summary["top_path_share"] == 0.6667  # rounded to 4 places, as every share
+
+
 def test_empty_root_gives_empty_frames(tmp_path) -> None:
     a = analytics.load(tmp_path / "nothing", now=datetime(2026, 3, 1, tzinfo=UTC))
     for name, frame in a.frames().items():

@@ -627,8 +627,10 @@ class Analytics:
         runs = self._cached("runs", self._build_runs)
         finished_runs = runs["status"].isin(["completed", "failed"])
         overruns = self.overruns()
-        paths = self.paths()
-        top = paths.sort_values(["tracks", "path"], ascending=[False, True]).head(1)
+        # over all projects at once: a project's own shares are in paths()
+        by_path = self.paths().groupby("path", observed=True, sort=False)["tracks"].sum()
+        top = by_path.reset_index().sort_values(["tracks", "path"], ascending=[False, True])
+        top = top.head(1).assign(share=top["tracks"] / max(1, int(by_path.sum())))
 
         def median_days(series: pd.Series) -> float | None:
             value = series.median()
