@@ -295,8 +295,9 @@ class Board(widgets.VBox):
             try:
                 self.entries = self.engine.list()
             except Exception as err:  # a damaged registry shows in the board, not as a crash
-                self.message.error(err)
+                self.message.reading_failed(err)
                 return
+            self.message.reading_worked()
             self._render()
 
     @property

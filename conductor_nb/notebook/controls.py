@@ -63,6 +63,7 @@ class MessageLine(widgets.HTML):
         self.add_class("conductor-message")
         self.kind = ""
         self.text = ""
+        self._from_reading = False
 
     def ok(self, text: str) -> None:
         self._show("ok", text, "#166534")
@@ -73,11 +74,21 @@ class MessageLine(widgets.HTML):
             text = f"{type(err).__name__}: {err}"
         self._show("error", text, "#b91c1c")
 
+    def reading_failed(self, err: BaseException) -> None:
+        """Re-reading the files failed: say so until a reading succeeds again."""
+        self.error(err)
+        self._from_reading = True
+
+    def reading_worked(self) -> None:
+        if self._from_reading:
+            self.clear()
+
     def clear(self) -> None:
         self.kind, self.text, self.value = "", "", ""
+        self._from_reading = False
 
     def _show(self, kind: str, text: str, colour: str) -> None:
-        self.kind, self.text = kind, text
+        self.kind, self.text, self._from_reading = kind, text, False
         self.value = f"<span class='conductor-{kind}' style='color:{colour}'>{e(text)}</span>"
 
 

@@ -271,8 +271,9 @@ class TrackPanel(widgets.VBox):
             try:
                 self._load(changed)
             except Exception as err:  # e.g. the track was deleted or a file is damaged
-                self.message.error(err)
+                self.message.reading_failed(err)
                 return
+            self.message.reading_worked()
             self._seen = now
             with self.hold_sync():
                 self._show(changed)

@@ -209,6 +209,31 @@ def test_an_error_shows_in_the_board_not_as_a_traceback(engine, watcher):
     assert row.verbs == ["archive"]  # and the board now shows the truth
 
 
+def test_a_damaged_registry_shows_in_the_board_and_a_repair_brings_it_back(engine, watcher):
+    engine.create("Survivor", goal="g")
+    board = board_of(engine, watcher)
+    registry = engine.tree.registry.path
+    good = registry.read_bytes()
+    registry.write_text("{ not json")
+    board.refresh()
+    assert board.message.kind == "error"
+    assert "conductor rebuild" in board.message.text or "conductor repair" in board.message.text
+    assert board.row("Survivor")  # what it showed stays
+    registry.write_bytes(good)
+    board.refresh()
+    assert board.row("Survivor").verbs == ["ready", "cancel"]
+    assert board.message.kind == ""  # the reading error is gone with its cause
+
+
+def test_a_panel_whose_track_is_gone_says_so(engine, watcher):
+    track = engine.create("Short lived", goal="g")
+    panel = panel_of(engine, track["track_id"], watcher)
+    engine.tree.track_file(track["track_id"], "track.json").unlink()
+    panel.refresh()
+    assert panel.message.kind == "error" and "missing" in panel.message.text
+    assert "Short lived" in panel.header.value  # the last good view stays
+
+
 def test_refresh_without_changes_sends_nothing_and_keeps_the_widgets(many, watcher):
     board = board_of(many, watcher)
     before = descendants(board)
