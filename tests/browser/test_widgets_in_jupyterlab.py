@@ -1,6 +1,7 @@
 """The widget tour in a real JupyterLab 4 and Notebook 7, driven by headless Chromium: the
 board and the panel render as widgets (not as their text fallback), a click on a
-transition button changes the track on disk, and the view follows."""
+transition button changes the track on disk, the view follows, and a change made by
+another process shows by itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conductor_nb.engine import Engine
 
 from .labserver import INSTALL_HINT, chromium_path, open_notebook, run_all, running_lab
 
@@ -72,6 +75,15 @@ def test_tour_renders_widgets_and_a_click_reaches_the_disk(lab, browser, tmp_pat
         expect(row.get_by_role("button", name="activate", exact=True)).to_be_visible()
         expect(board.locator(".conductor-message")).to_contain_text("now ready")
         board.screenshot(path=tmp_path / f"board-{lab.app}.png")
+
+        # Another process changes a track: the board shows it by itself (no click, no
+        # re-run). How fast is measured by benchmarks/bench_board.py, not here.
+        other = Engine(lab.tour_root)
+        other.transition("Payment retry", "ready")
+        payment = board.locator(".conductor-board-row", has_text="Payment retry")
+        expect(payment.get_by_role("button", name="activate", exact=True)).to_be_visible(
+            timeout=10_000
+        )
 
         # The last panel has its checkpoints tab open: verify from the browser.
         last_panel = page.locator(".jp-OutputArea-output .conductor-panel").last
