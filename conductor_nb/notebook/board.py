@@ -30,6 +30,7 @@ from .controls import (
     ConfirmBar,
     MessageLine,
     button_pool,
+    close_tree,
     run_action,
     set_buttons,
 )
@@ -487,10 +488,11 @@ class Board(widgets.VBox):
         self.message.ok(why + ": use refresh")
 
     def close(self) -> None:
+        """Stop refreshing and close every widget of the board (and of its open panel)."""
         self._watcher.unwatch(self)
         if self.panel is not None:
             self.panel.close()
-        super().close()
+        close_tree(self)
 
     def __repr__(self) -> str:
         lines = [self._summary_text()]

@@ -29,6 +29,24 @@ BUTTON_STYLES = {
 MAX_TRANSITIONS = max(len(targets) for targets in TRANSITIONS.values())
 
 
+def close_tree(root: widgets.Widget) -> None:
+    """Close ``root`` and every widget under it (children, layouts, styles): closing a
+    box alone leaves its children's models alive in the kernel and the browser."""
+    stack, seen = [root], set()
+    while stack:
+        widget = stack.pop()
+        if id(widget) in seen:
+            continue
+        seen.add(id(widget))
+        for name in ("children", "layout", "style"):
+            value = getattr(widget, name, None)
+            if isinstance(value, widgets.Widget):
+                stack.append(value)
+            elif isinstance(value, tuple | list):
+                stack.extend(v for v in value if isinstance(v, widgets.Widget))
+        widgets.Widget.close(widget)  # the base close: no view-specific clean-up again
+
+
 def set_buttons(buttons: list[widgets.Button], verbs: list[str]) -> None:
     """Show ``verbs`` on the first buttons of a fixed pool, hide the rest: the same
     widgets are reused on every refresh, so nothing is re-created (no flicker)."""

@@ -32,6 +32,7 @@ from .controls import (
     ConfirmBar,
     MessageLine,
     button_pool,
+    close_tree,
     run_action,
     set_buttons,
 )
@@ -367,6 +368,8 @@ class TrackPanel(widgets.VBox):
         steps = self.track.get("steps") or []
         closed = self.track.get("status") in CLOSED
         if [s["step_id"] for s in steps] != [r.step_id for r in self.step_rows]:
+            for old in self.step_rows:  # the list changed: new rows, old models closed
+                close_tree(old)
             self.step_rows = [StepRow(step, self.tick) for step in steps]
             self.steps_box.children = self.step_rows or [self.no_steps]
         for row, step in zip(self.step_rows, steps, strict=True):
@@ -647,8 +650,9 @@ class TrackPanel(widgets.VBox):
         self.message.ok(why + ": use refresh")
 
     def close(self) -> None:
+        """Stop refreshing and close every widget of the panel."""
         self._watcher.unwatch(self)
-        super().close()
+        close_tree(self)
 
     def view(self) -> TrackView:
         return TrackView(

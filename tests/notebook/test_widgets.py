@@ -209,6 +209,17 @@ def test_an_error_shows_in_the_board_not_as_a_traceback(engine, watcher):
     assert row.verbs == ["archive"]  # and the board now shows the truth
 
 
+def test_closing_closes_every_widget_model(engine, watcher):
+    engine.create("Closing time", goal="g")
+    board = Board(engine, watcher=watcher)
+    board.row("Closing time").open_button.click()
+    everything = descendants(board) + descendants(board.panel)
+    assert all(w.comm is not None for w in everything)
+    board.close()
+    assert [w for w in everything if w.comm is not None] == []
+    assert not watcher.watching(board)
+
+
 def test_a_damaged_registry_shows_in_the_board_and_a_repair_brings_it_back(engine, watcher):
     engine.create("Survivor", goal="g")
     board = board_of(engine, watcher)
