@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import ipywidgets as widgets
 from ..engine import Engine
 from ..errors import ActiveTrackExists, InvalidInput
 from ..lifecycle import transition_verbs
-from ..tracks import reconstruct_history
+from ..tracks import parse_time, reconstruct_history
 from ..vocab import AssumptionStatus
 from . import watch
 from .controls import (
@@ -50,6 +51,14 @@ def _split(text: str) -> list[str]:
 
 
 _CELL = "style='text-align:left;padding:2px 12px 2px 0;vertical-align:top'"
+
+
+def when(value: Any) -> str:
+    """A timestamp as people read it (UTC, to the second); anything else escaped as is."""
+    moment = parse_time(value)
+    if moment is None:
+        return e(value)
+    return e(f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
 
 
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
@@ -353,7 +362,7 @@ class TrackPanel(widgets.VBox):
         self.timeline_length = len(history)
         rows = [
             [
-                e(h.get("at")),
+                when(h.get("at")),
                 f"{e(h.get('from'))} &rarr; {badge(h.get('to'))}",
                 e(h.get("reason")),
                 e(h.get("actor")),
@@ -382,7 +391,7 @@ class TrackPanel(widgets.VBox):
                 e(a["name"]),
                 e(a["size"]),
                 f"<code>{e(a['sha256'][:12])}</code>",
-                e(a["modified_at"]),
+                when(a["modified_at"]),
             ]
             for a in self.artifacts
         ]
@@ -396,7 +405,7 @@ class TrackPanel(widgets.VBox):
                 e(r.get("run_id")),
                 e(r.get("name")),
                 badge(r.get("status")),
-                e(r.get("started_at")),
+                when(r.get("started_at")),
                 e(r.get("duration_ms")),
             ]
             for r in self.runs
@@ -439,7 +448,7 @@ class TrackPanel(widgets.VBox):
         rows = [
             [
                 e(c.get("checkpoint_id")),
-                e(c.get("created_at")),
+                when(c.get("created_at")),
                 e(c.get("kind")),
                 "pinned" if c.get("pinned") else "",
                 e((c.get("metadata") or {}).get("file_count")),

@@ -579,3 +579,15 @@ def test_cli_board_lists_actions(root):
         check=True,
     ).stdout
     assert "CLI board" in out and "ready cancel" in out
+
+
+def test_panel_times_read_as_utc_to_the_second(engine, active, watcher):
+    from conductor_nb.notebook.panel import when
+
+    assert when("2026-03-01T09:00:00.123Z") == "2026-03-01 09:00:00 UTC"
+    assert when("2026-03-01T10:00:00+01:00") == "2026-03-01 09:00:00 UTC"
+    assert when("<b>not a time</b>") == "&lt;b&gt;not a time&lt;/b&gt;"
+    assert when(None) == "-"
+    panel = panel_of(engine, active, watcher)
+    created = on_disk(engine, active)["history"][0]["at"]
+    assert when(created) in panel.timeline.value
