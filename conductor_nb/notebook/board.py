@@ -14,27 +14,23 @@ The board refreshes by itself within about a second when the registry changes on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..engine import Engine
-from ..errors import ActiveTrackExists
 from ..lifecycle import transition_verbs
 from ..vocab import Priority, TrackStatus, TrackType
 from . import watch
 from .controls import (
-    CONFIRMED_VERBS,
     ConfirmBar,
     MessageLine,
     button_pool,
-    close_tree,
-    run_action,
     set_buttons,
 )
 from .display import _rows, badge, e, progress_bar
+from .live import AfterAction, LiveWidget
 
 PAGE_SIZE = 20
 OPEN = ("active", "paused", "ready", "draft")
@@ -71,7 +67,6 @@ SORTS: dict[str, Callable[[dict[str, Any]], Any] | None] = {
     "name": lambda entry: str(entry.get("name") or "").casefold(),
     "progress": lambda entry: -_percent(entry),
 }
-AfterAction = Callable[[str], None]
 
 
 def _status_option(statuses: list[str] | None) -> tuple[str, ...]:
@@ -192,7 +187,7 @@ class NewTrackForm(widgets.HBox):
         self.name.value = self.goal.value = ""
 
 
-class Board(widgets.VBox):
+class Board(LiveWidget, widgets.VBox):
     """All tracks of a root, filtered, paged, live. ``refresh()`` re-reads the registry;
     filters and paging work on what was read."""
 
@@ -209,15 +204,12 @@ class Board(widgets.VBox):
         watcher: watch.Watcher | None = None,
         live: bool = True,
     ) -> None:
-        self.engine = engine
+        self._setup(engine, after_action, watcher)
         self.page_size = page_size
         self.page = 0
         self.entries: list[dict[str, Any]] = []
         self.matching: list[dict[str, Any]] = []
         self.panel = None
-        self._after_action = after_action
-        self._lock = threading.RLock()
-        self._watcher = watcher or watch.watcher()
 
         self.status_filter = _filter(
             "status", STATUS_OPTIONS, _status_option(status), width="200px"
@@ -280,10 +272,7 @@ class Board(widgets.VBox):
             ]
         )
         self.add_class("conductor-board")
-        seen = self.signature()  # before reading: a change made meanwhile is seen later
-        self.refresh()
-        if live:
-            self._watcher.watch(self, seen)
+        self._go_live(live)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -379,46 +368,19 @@ class Board(widgets.VBox):
     def _clicked(self, track_id: str | None, verb: str) -> None:
         if track_id is None or not verb:
             return
+        self._ask_transition(
+            verb,
+            self._name_of(track_id),
+            lambda reason: self.act(track_id, verb, reason=reason),
+        )
+
+    def _name_of(self, track_id: str) -> str:
         entry = next((x for x in self.entries if x["track_id"] == track_id), {})
-        name = entry.get("name") or track_id
-        if verb in CONFIRMED_VERBS:
-            self.confirm.ask(
-                f"{verb} {name}?",
-                verb,
-                lambda reason: self.act(track_id, verb, reason=reason),
-                with_reason=verb != "archive",
-            )
-            return
-        self.act(track_id, verb)
+        return entry.get("name") or track_id
 
     def act(self, track_id: str, verb: str, *, reason: str | None = None) -> bool:
         """Apply ``verb`` to a track, as its button does (confirmation already given)."""
-
-        def transition() -> str:
-            try:
-                track = self.engine.transition(track_id, verb, reason=reason)
-            except ActiveTrackExists as busy:
-                self._offer_switch(busy)
-                raise
-            return f"{track['name']} is now {track['status']}"
-
-        with self._lock:
-            done = run_action(self.message, transition)
-            self.refresh()
-        if done and self._after_action is not None:
-            self._after_action(verb)
-        return done
-
-    def _offer_switch(self, busy: ActiveTrackExists) -> None:
-        names = {x["track_id"]: x.get("name") for x in self.entries}
-        active = names.get(busy.active_id, busy.active_id)
-        wanted = names.get(busy.wanted_id, busy.wanted_id)
-        self.confirm.ask(
-            f"{active} is active. Pause it (with a checkpoint) and switch to {wanted}?",
-            "switch",
-            lambda reason: self.switch(busy.wanted_id, reason=reason),
-            with_reason=True,
-        )
+        return self._transition(track_id, verb, reason, self._name_of)
 
     def create(self) -> bool:
         """Create a track from the form (a draft, shown on the board at once)."""
@@ -434,24 +396,7 @@ class Board(widgets.VBox):
             form.clear()
             return f"created {track['name']} ({track['track_id']}), a draft"
 
-        with self._lock:
-            done = run_action(self.message, create)
-            self.refresh()
-        if done and self._after_action is not None:
-            self._after_action("create")
-        return done
-
-    def switch(self, track_id: str, *, reason: str | None = None) -> bool:
-        def switch() -> str:
-            track = self.engine.switch(track_id, reason=reason)
-            return f"switched to {track['name']}"
-
-        with self._lock:
-            done = run_action(self.message, switch)
-            self.refresh()
-        if done and self._after_action is not None:
-            self._after_action("switch")
-        return done
+        return self._act("create", create)
 
     def open_track(self, track_id: str | None) -> None:
         """Show the track's panel under the board (again: close it)."""
@@ -478,21 +423,15 @@ class Board(widgets.VBox):
     def _panel_acted(self, verb: str) -> None:
         """The open panel changed its track: show it on the board now, not at the next poll."""
         self.refresh()
-        if self._after_action is not None:
-            self._after_action(verb)
+        self._acted(verb)
 
     # -- lifetime and text forms -------------------------------------------------------------
 
-    def stop_watching(self, why: str) -> None:
-        self._watcher.unwatch(self)
-        self.message.ok(why + ": use refresh")
-
     def close(self) -> None:
         """Stop refreshing and close every widget of the board (and of its open panel)."""
-        self._watcher.unwatch(self)
         if self.panel is not None:
             self.panel.close()
-        close_tree(self)
+        super().close()
 
     def __repr__(self) -> str:
         lines = [self._summary_text()]

@@ -14,7 +14,6 @@ the HTML fallback are ``TrackView``'s: the rich repr of part 1 of the workbench.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -23,23 +22,21 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..engine import Engine
-from ..errors import ActiveTrackExists, InvalidInput
+from ..errors import InvalidInput
 from ..lifecycle import transition_verbs
 from ..tracks import parse_time, reconstruct_history
 from ..vocab import AssumptionStatus
 from . import watch
 from .controls import (
-    CONFIRMED_VERBS,
     ConfirmBar,
     MessageLine,
     button_pool,
     close_tree,
-    run_action,
     set_buttons,
 )
 from .display import TrackView, badge, e
+from .live import AfterAction, LiveWidget
 
-AfterAction = Callable[[str], None]
 SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "checkpoints")
 TAB_TITLES = ("Steps", "Decisions", "Assumptions", "Artifacts", "Runs", "Timeline", "Checkpoints")
 CLOSED = ("completed", "cancelled", "archived")
@@ -102,7 +99,7 @@ class StepRow(widgets.HBox):
             self._on_tick(self.step_id, bool(change["new"]))
 
 
-class TrackPanel(widgets.VBox):
+class TrackPanel(LiveWidget, widgets.VBox):
     """One track, live. ``refresh()`` reloads the sections whose files changed."""
 
     def __init__(
@@ -114,7 +111,7 @@ class TrackPanel(widgets.VBox):
         watcher: watch.Watcher | None = None,
         live: bool = True,
     ) -> None:
-        self.engine = engine
+        self._setup(engine, after_action, watcher)
         self.track_id = engine.resolve(track)
         self.track: dict[str, Any] = {}
         self.decisions: list[dict[str, Any]] = []
@@ -122,9 +119,6 @@ class TrackPanel(widgets.VBox):
         self.artifacts: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
         self.checkpoints: list[dict[str, Any]] = []
-        self._after_action = after_action
-        self._watcher = watcher or watch.watcher()
-        self._lock = threading.RLock()
         self._seen: dict[str, tuple] = {}
         self.timeline_length = 0
 
@@ -163,10 +157,7 @@ class TrackPanel(widgets.VBox):
             ]
         )
         self.add_class("conductor-panel")
-        seen = self.signature()  # before reading: a change made meanwhile is seen later
-        self.refresh()
-        if live:
-            self._watcher.watch(self, seen)
+        self._go_live(live)
 
     # -- building the tabs -------------------------------------------------------------------
 
@@ -472,52 +463,17 @@ class TrackPanel(widgets.VBox):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def _act(self, verb: str, action: Callable[[], str | None]) -> bool:
-        with self._lock:
-            done = run_action(self.message, action)
-            self.refresh()
-        if done and self._after_action is not None:
-            self._after_action(verb)
-        return done
-
     def _clicked(self, verb: str) -> None:
-        if not verb:
-            return
-        if verb in CONFIRMED_VERBS:
-            self.confirm.ask(
-                f"{verb} {self.track.get('name')}?",
-                verb,
-                lambda reason: self.transition(verb, reason=reason),
-                with_reason=verb != "archive",
-            )
-            return
-        self.transition(verb)
+        if verb:
+            name = self.track.get("name")
+            self._ask_transition(verb, name, lambda reason: self.transition(verb, reason=reason))
 
     def transition(self, verb: str, *, reason: str | None = None) -> bool:
         """Apply a lifecycle verb, as its button does (confirmation already given)."""
+        return self._transition(self.track_id, verb, reason, self._name_of)
 
-        def transition() -> str:
-            try:
-                track = self.engine.transition(self.track_id, verb, reason=reason)
-            except ActiveTrackExists as busy:
-                self.confirm.ask(
-                    f"Another track ({busy.active_id}) is active. Pause it (with a "
-                    "checkpoint) and switch to this one?",
-                    "switch",
-                    lambda why: self._act("switch", self._switcher(why)),
-                    with_reason=True,
-                )
-                raise
-            return f"{verb} done: the track is {track['status']}"
-
-        return self._act(verb, transition)
-
-    def _switcher(self, reason: str | None) -> Callable[[], str]:
-        def switch() -> str:
-            self.engine.switch(self.track_id, reason=reason)
-            return "switched: this track is active"
-
-        return switch
+    def _name_of(self, track_id: str) -> str:
+        return self.track.get("name") if track_id == self.track_id else track_id
 
     def tick(self, step_id: str, done: bool) -> bool:
         """Tick (complete) or untick (reopen) a step."""
@@ -653,15 +609,6 @@ class TrackPanel(widgets.VBox):
         return self._act("restore", restore)
 
     # -- lifetime and text forms -------------------------------------------------------------
-
-    def stop_watching(self, why: str) -> None:
-        self._watcher.unwatch(self)
-        self.message.ok(why + ": use refresh")
-
-    def close(self) -> None:
-        """Stop refreshing and close every widget of the panel."""
-        self._watcher.unwatch(self)
-        close_tree(self)
 
     def view(self) -> TrackView:
         return TrackView(
