@@ -114,6 +114,15 @@ def _track_arg(parser: argparse.ArgumentParser, *, required: bool = False) -> No
     )
 
 
+def _filters(parser: argparse.ArgumentParser) -> None:
+    """--status, --type and --priority, each taking comma-separated values."""
+    parser.add_argument(
+        "--status", type=_csv_choices(STATUSES), help="filter: " + ",".join(STATUSES)
+    )
+    parser.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
+    parser.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
+
+
 def _csv_choices(values: Sequence[str]) -> Callable[[str], list[str]]:
     def parse(text: str) -> list[str]:
         items = [item.strip() for item in text.split(",") if item.strip()]
@@ -225,14 +234,9 @@ def build_parser(prog: str = "conductor", only: str | None = None) -> argparse.A
     p.add_argument("--to", help="the track to switch to")
     p.add_argument("--reason", help="why the active track is paused")
 
-    p = command("list", "list tracks (the registry's status), newest first")
-    p.add_argument("--status", type=_csv_choices(STATUSES), help="filter: " + ",".join(STATUSES))
-    p.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
-    p.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
+    _filters(command("list", "list tracks (the registry's status), newest first"))
     p = command("board", "every track with its actions: a live widget board in a notebook")
-    p.add_argument("--status", type=_csv_choices(STATUSES), help="filter: " + ",".join(STATUSES))
-    p.add_argument("--type", type=_csv_choices(TYPES), help="filter: comma-separated types")
-    p.add_argument("--priority", type=_csv_choices(PRIORITIES), help="filter: P0,P1,P2,P3")
+    _filters(p)
     p.add_argument("--search", default="", help="only tracks whose name or id contains this")
     command("get-active", "show the active track's registry entry")
     command("status", "the active track in full (nothing when none is active)")
