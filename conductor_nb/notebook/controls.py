@@ -29,21 +29,28 @@ BUTTON_STYLES = {
 MAX_TRANSITIONS = max(len(targets) for targets in TRANSITIONS.values())
 
 
-def close_tree(root: widgets.Widget) -> None:
-    """Close ``root`` and every widget under it (children, layouts, styles): closing a
-    box alone leaves its children's models alive in the kernel and the browser."""
-    stack, seen = [root], set()
+def widget_tree(root: widgets.Widget) -> list[widgets.Widget]:
+    """``root`` and every widget under it: children, layouts and styles, each once."""
+    found, stack, seen = [], [root], set()
     while stack:
         widget = stack.pop()
         if id(widget) in seen:
             continue
         seen.add(id(widget))
+        found.append(widget)
         for name in ("children", "layout", "style"):
             value = getattr(widget, name, None)
             if isinstance(value, widgets.Widget):
                 stack.append(value)
             elif isinstance(value, tuple | list):
                 stack.extend(v for v in value if isinstance(v, widgets.Widget))
+    return found
+
+
+def close_tree(root: widgets.Widget) -> None:
+    """Close ``root`` and every widget under it: closing a box alone leaves its
+    children's models alive in the kernel and the browser."""
+    for widget in widget_tree(root):
         widgets.Widget.close(widget)  # the base close: no view-specific clean-up again
 
 

@@ -17,6 +17,7 @@ from conductor_nb.engine import Engine
 from conductor_nb.lifecycle import ACTIONS, TRANSITIONS, plan, transition_verbs
 from conductor_nb.notebook import watch
 from conductor_nb.notebook.board import Board
+from conductor_nb.notebook.controls import widget_tree
 from conductor_nb.notebook.panel import TrackPanel
 from conductor_nb.vocab import TrackStatus
 
@@ -40,17 +41,7 @@ def on_disk(engine: Engine, track_id: str) -> dict:
 
 
 def descendants(widget: widgets.Widget) -> list[widgets.Widget]:
-    found, stack = [], [widget]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        for name in ("children", "layout", "style"):
-            value = getattr(current, name, None)
-            if isinstance(value, widgets.Widget):
-                stack.append(value)
-            elif isinstance(value, tuple | list):
-                stack.extend(v for v in value if isinstance(v, widgets.Widget))
-    return found
+    return widget_tree(widget)
 
 
 # -- the buttons a status offers -------------------------------------------------------------
