@@ -1,7 +1,10 @@
-"""Shared fixtures: a fresh root per test, the original tool's fixture tree, a fake clock."""
+"""Shared fixtures: a fresh root per test, the original tool's fixture tree, a fake clock,
+and the run's seed for randomised tests."""
 
 from __future__ import annotations
 
+import os
+import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +13,32 @@ import pytest
 
 from conductor_nb.engine import Engine
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed-conductor"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "seed-conductor"
+SEED_ENV = "CONDUCTOR_TEST_SEED"
+
+
+def _run_seed() -> int:
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return random.SystemRandom().randrange(10**6)
+    try:
+        return int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{SEED_ENV} must be an integer, not {raw!r}") from None
+
+
+# One seed for the whole run, shown in the header: set it to replay a run's random choices.
+RUN_SEED = _run_seed()
+
+
+def pytest_report_header() -> str:
+    return f"{SEED_ENV}={RUN_SEED} (set it to replay the randomised tests)"
+
+
+@pytest.fixture(scope="session")
+def run_seed() -> int:
+    """The seed of every randomised (non-Hypothesis) test of this run."""
+    return RUN_SEED
 
 
 @pytest.fixture
@@ -26,8 +54,6 @@ def engine(root: Path) -> Engine:
 @pytest.fixture
 def seed_root(tmp_path: Path) -> Path:
     """A copy of the tree the original Node.js tool wrote (its conductor/ folder)."""
-    if not FIXTURE.is_dir():
-        pytest.skip(f"fixture tree not found at {FIXTURE}")
     target = tmp_path / "seed" / "conductor"
     shutil.copytree(FIXTURE / "conductor", target)
     return target

@@ -13,7 +13,7 @@ from conductor_nb import Conductor
 from conductor_nb.engine import Engine
 from conductor_nb.errors import CorruptFile, RegistryMissing
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed-conductor"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "seed-conductor"
 
 T = {
     "T1": "track-user-authentication-1795583994454",

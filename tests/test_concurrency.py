@@ -41,6 +41,7 @@ OPERATIONS = 100
 # TrackNotFound, DuplicateName...) is a bug and fails the worker, hence the test.
 REFUSED = (InvalidTransition, ActiveTrackExists, InvalidInput)
 PATIENCE = 240  # seconds to wait for a pool: a deadlock fails the test instead of hanging it
+FIXTURE_EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "seed-conductor" / "examples"
 
 
 def _tracks_dir(root: Path) -> Path:
@@ -409,15 +410,15 @@ def test_our_lock_file_holds_our_pid_while_we_write(root: Path) -> None:
 
 def test_fixture_stale_lock_is_removed(root: Path) -> None:
     """The leftover lock of the original tool's killed process does not block us."""
-    fixture = Path(__file__).resolve().parents[2] / "shared/fixtures/seed-conductor/examples"
-    source = fixture / "stale-track-registry.lock"
-    if not source.exists():
-        pytest.skip("fixture not available")
+    source = FIXTURE_EXAMPLES / "stale-track-registry.lock"
+    original = source.read_bytes()
+    lock = json.loads(original)
+    # The recorded pid may belong to some live process on this machine: put in one that
+    # is surely dead, keeping the file byte for byte as the original tool writes it.
+    assert json.dumps(lock, separators=(",", ":")).encode() == original
+    lock["pid"] = _dead_pid()
     target = _interop(root)
     target.parent.mkdir(parents=True)
-    target.write_bytes(source.read_bytes())  # fresh mtime, as after a checkout
-    pid = json.loads(source.read_text())["pid"]
-    if Path(f"/proc/{pid}").exists():
-        pytest.skip(f"pid {pid} happens to be alive here")
+    target.write_bytes(json.dumps(lock, separators=(",", ":")).encode())  # fresh mtime
     Engine(root, lock_timeout=1).create("Despite the leftover")
     assert not target.exists()

@@ -1,16 +1,19 @@
-"""A writer killed with SIGKILL at random moments, at least 100 times: every file always
-parses, every operation that returned before the kill is on disk, no temp file is left.
+"""A writer killed with SIGKILL at least 100 times, each time right after one of its
+file-system changes: every file always parses, every operation that returned before the
+kill is on disk, no temp file is left.
 
 One root is reused by every round. A round starts a child process that loops over mixed
 operations (create, transitions, switch, decide, steps, checkpoint settings) and logs a
-line, fsynced, after each operation returned; the parent SIGKILLs it after a random
-delay, checks the raw files before anything recovers them, then opens an engine (the
-next lock finishes or drops the killed writer's commit) and checks the tree and the log.
+line, fsynced, after each operation returned; the child freezes after its Nth change
+(N drawn from the run's seed, see killpoints.py) and the parent SIGKILLs it there, checks
+the raw files before anything recovers them, then opens an engine (the next lock
+finishes or drops the killed writer's commit) and checks the tree and the log.
 
 A kill can land after an operation committed but before its log line was written, so
 only properties later operations never undo are checked: a logged track exists under
 its name, a logged transition's event is in the track's history, a logged decision and
-step are present. ``CONDUCTOR_CRASH_ROUNDS`` raises the number of rounds.
+step are present. ``CONDUCTOR_CRASH_ROUNDS`` raises the number of rounds;
+``CONDUCTOR_TEST_SEED`` (printed in the header and in every failure) replays a run.
 """
 
 from __future__ import annotations
@@ -18,14 +21,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from killpoints import kill_at
 
 from conductor_nb.engine import Engine
 from conductor_nb.store.files import TMP_SUFFIX
@@ -33,7 +34,9 @@ from conductor_nb.store.files import TMP_SUFFIX
 pytestmark = pytest.mark.slow
 
 ROUNDS = max(100, int(os.environ.get("CONDUCTOR_CRASH_ROUNDS", "100")))
-SEED = int(os.environ.get("CONDUCTOR_CRASH_SEED", str(random.SystemRandom().randrange(10**6))))
+# Kill points are drawn from the first LAST_CHANGE changes: an operation makes 20 to 60
+# of them, so a child gets up to a dozen operations done.
+LAST_CHANGE = 250
 
 # Works until killed. A line is logged (and fsynced) only after an operation returned.
 # Only the refusals a random workload meets legitimately are caught: any other error
@@ -41,20 +44,23 @@ SEED = int(os.environ.get("CONDUCTOR_CRASH_SEED", str(random.SystemRandom().rand
 CHILD = r"""
 import os, random, sys
 import filelock, zstandard  # imported before "ready": kills land in the work, not in imports
+import killpoints
 from conductor_nb import lifecycle
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
 
-root, log_path, seed = sys.argv[1:]
+root, log_path, seed, stop_at = sys.argv[1:]
 engine = Engine(root, lock_timeout=60)
 rng = random.Random(seed)
 log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 VERBS = list(lifecycle.ACTIONS)
+write, fsync = os.write, os.fsync  # the log's own writes are not kill points
 
 def record(*fields):
-    os.write(log, ("\t".join(fields) + "\n").encode())
-    os.fsync(log)
+    write(log, ("\t".join(fields) + "\n").encode())
+    fsync(log)
 
+killpoints.install(int(stop_at))
 print("ready", flush=True)
 n = 0
 while True:
@@ -168,40 +174,29 @@ def _check_tree(engine: Engine) -> None:
         assert len(ids) == len(set(ids)), track_id
 
 
-def test_sigkilled_writer_never_corrupts_or_loses(root: Path, tmp_path: Path) -> None:
-    """100+ rounds: start a writer, SIGKILL it at a random moment, check the raw files,
-    recover, check the tree and every logged operation."""
+def test_sigkilled_writer_never_corrupts_or_loses(
+    root: Path, tmp_path: Path, run_seed: int
+) -> None:
+    """100+ rounds: start a writer, SIGKILL it right after its Nth file-system change,
+    check the raw files, recover, check the tree and every logged operation."""
     log_path = tmp_path / "log.tsv"
-    stderr_path = tmp_path / "child-stderr.txt"
     Engine(root).create("first track")
-    rng = random.Random(SEED)
+    rng = random.Random(run_seed)
+    print(f"CONDUCTOR_TEST_SEED={run_seed}")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     caught: Counter[str] = Counter()
     checked = 0
     for round_number in range(ROUNDS):
-        where = f"round {round_number} (CONDUCTOR_CRASH_SEED={SEED})"
-        with (
-            stderr_path.open("wb") as stderr,
-            subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(root), str(log_path), f"{SEED}-{round_number}"],
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                text=True,
-                env=env,
-            ) as child,
-        ):
-            ready = child.stdout.readline().strip()
-            if ready == "ready":
-                time.sleep(rng.uniform(0.005, 0.1))
-                child.send_signal(signal.SIGKILL)
-            child.wait(60)
-        # the child was killed at work, not ended by an error of its own
-        assert ready == "ready" and child.returncode == -signal.SIGKILL, (
-            where,
-            child.returncode,
-            stderr_path.read_text(errors="replace")[-3000:],
+        stop_at = rng.randint(1, LAST_CHANGE)
+        where = f"round {round_number}, change {stop_at} (CONDUCTOR_TEST_SEED={run_seed})"
+        child_seed = f"{run_seed}-{round_number}"
+        kill = kill_at(
+            [sys.executable, "-c", CHILD, str(root), str(log_path), child_seed, str(stop_at)],
+            env=env,
         )
-        caught.update(_raw_state(root, child.pid))
+        # the child was killed at its kill point, not ended by an error of its own
+        assert kill.killed_at_its_point and kill.lines[0] == "ready", (where, kill.describe())
+        caught.update(_raw_state(root, kill.pid))
 
         engine = Engine(root, lock_timeout=60)
         with engine.tree.transaction():
@@ -217,8 +212,13 @@ def test_sigkilled_writer_never_corrupts_or_loses(root: Path, tmp_path: Path) ->
     lines = [line.split("\t") for line in log_path.read_text().splitlines()]
     _check_logged(engine, lines)  # and nothing logged earlier was lost since
     kinds = Counter(line[0] for line in lines)
-    summary = f"{ROUNDS} kills, {dict(kinds)} logged, caught mid-write: {dict(caught)}"
+    summary = (
+        f"{ROUNDS} kills (CONDUCTOR_TEST_SEED={run_seed}), {dict(kinds)} logged, "
+        f"caught mid-write: {dict(caught)}"
+    )
     print(summary)
-    # the writers got work of every kind done, and kills landed inside writes
+    # the writers got work of every kind done, and kills landed in every phase of a write:
+    # lock taken, temp files written, commit journaled
     assert set(kinds) == {"created", "moved", "decided", "step"}, summary
-    assert caught["lock file"] > 0, summary
+    assert caught["lock file"] > ROUNDS // 2, summary
+    assert caught["temp files"] > 0 and caught["journal"] > 0, summary

@@ -57,7 +57,12 @@ def test_cli_list_does_not_import_pydantic_or_filelock(root: Path) -> None:
 def test_public_api_is_exactly_the_exports() -> None:
     """Every name in __all__ resolves, and nothing public is exported by accident."""
     for name in conductor_nb.__all__:
-        assert getattr(conductor_nb, name) is not None
+        value = getattr(conductor_nb, name)
+        # a class of that very name from the package itself (not a stray re-export)
+        assert isinstance(value, type) and value.__name__ == name, (name, value)
+        assert value.__module__.startswith("conductor_nb."), (name, value.__module__)
+        if issubclass(value, Exception):  # one base catches every error the API raises
+            assert issubclass(value, conductor_nb.ConductorError), name
     public = {n for n in dir(conductor_nb) if not n.startswith("_")}
     modules = {n for n in public if type(getattr(conductor_nb, n)).__name__ == "module"}
     # load/unload_ipython_extension are public by IPython's protocol, not by import.

@@ -349,10 +349,23 @@ def test_no_ancestor_gives_the_working_directorys(
     """With no $CONDUCTOR_ROOT and no ancestor holding one, the root is
     <cwd>/.claude/conductor (nothing is created by finding it)."""
     monkeypatch.delenv("CONDUCTOR_ROOT", raising=False)
-    if any((p / ".claude" / "conductor").is_dir() for p in (tmp_path, *tmp_path.parents)):
-        pytest.skip("an ancestor of the temp folder has a .claude/conductor")
-    nested = tmp_path / "project" / "src"
+    # The machine may have a .claude/conductor above the temp folder (a developer's home,
+    # say): the walk must see none outside `world`. The decoy stands for such a folder,
+    # and shows the hiding works.
+    world = tmp_path / "world"
+    (tmp_path / ".claude" / "conductor").mkdir(parents=True)
+    is_dir = Path.is_dir
+
+    def is_dir_in_world(path: Path, *args, **kwargs) -> bool:
+        if path.parts[-2:] == (".claude", "conductor") and not path.is_relative_to(world):
+            return False
+        return is_dir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir_in_world)
+    nested = world / "project" / "src"
     nested.mkdir(parents=True)
     monkeypatch.chdir(nested)
     assert find_root() == nested / ".claude" / "conductor"
     assert not (nested / ".claude").exists()
+    (world / ".claude" / "conductor").mkdir(parents=True)  # inside the world: found
+    assert find_root() == world / ".claude" / "conductor"

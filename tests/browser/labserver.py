@@ -2,8 +2,7 @@
 test and the board benchmark.
 
 The server gets its own HOME, Jupyter and IPython folders, a token and a free port, and
-is told not to reach the network (no news, no update check, no npm probes). Recipe:
-shared/docs/jupyter-testing.md, sections 3 and 4.
+is told not to reach the network (no news, no update check, no npm probes).
 """
 
 from __future__ import annotations
@@ -21,10 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's wrapper script around /usr/lib/chromium/chromium
+# Looked up on PATH: Debian names its package's wrapper script "chromium", Ubuntu and
+# others "chromium-browser".
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
 INSTALL_HINT = (
-    "needs Chromium: apt-get install -y chromium (Debian), or set CONDUCTOR_CHROMIUM to a "
-    "Chromium or Chrome executable"
+    "needs Chromium on PATH: apt-get install -y chromium (Debian), or set CONDUCTOR_CHROMIUM "
+    "to a Chromium or Chrome executable"
 )
 
 # "idle" is also shown while the notebook has "No Kernel"; Run All then runs nothing.
@@ -36,7 +37,12 @@ KERNEL_READY = """() => {
 
 
 def chromium_path() -> str | None:
-    return shutil.which(os.environ.get("CONDUCTOR_CHROMIUM") or CHROMIUM)
+    """$CONDUCTOR_CHROMIUM if set (a path or a name on PATH), else the first of
+    CHROMIUM_NAMES found on PATH."""
+    override = os.environ.get("CONDUCTOR_CHROMIUM")
+    if override:
+        return shutil.which(override)
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
 
 
 def _free_port() -> int:

@@ -18,13 +18,31 @@ from .labserver import INSTALL_HINT, chromium_path, open_notebook, run_all, runn
 
 TOUR = Path(__file__).resolve().parents[2] / "notebooks" / "05-widgets-tour.ipynb"
 
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Playwright and a Chromium executable, or a skip naming what is missing (which fails
+    a run with CI set: see the top-level conftest.py)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip(INSTALL_HINT)
+    return sync_api, executable
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    sync_api, executable = chromium
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
-def lab(request, tmp_path_factory):
-    """JupyterLab 4, then Notebook 7: the widgets must render in both."""
+def lab(request, tmp_path_factory, chromium):
+    """JupyterLab 4, then Notebook 7: the widgets must render in both. (``chromium``
+    first: without a browser there is no point starting a server.)"""
     base = tmp_path_factory.mktemp(request.param)
     tour_root = base / "tour-root"
     with running_lab(base, {"CONDUCTOR_TOUR_ROOT": str(tour_root)}, app=request.param) as server:
@@ -33,24 +51,14 @@ def lab(request, tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip(INSTALL_HINT)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
-
-
 def track_status(tour_root: Path, name_part: str) -> str | None:
     for path in (tour_root / "tracks").glob(f"track-{name_part}-*/track.json"):
         return json.loads(path.read_text())["status"]
     return None
 
 
-def test_tour_renders_widgets_and_a_click_reaches_the_disk(lab, browser, tmp_path):
+def test_tour_renders_widgets_and_a_click_reaches_the_disk(chromium, browser, lab, tmp_path):
+    expect = chromium[0].expect
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         open_notebook(page, lab, TOUR.name)

@@ -304,10 +304,13 @@ def cli(root: Path, *args: str) -> None:
     )
 
 
-def wait_for(condition, seconds: float = 2.0) -> float:
+def wait_for(condition, seconds: float = 30.0) -> float:
+    """Poll until ``condition()`` holds. These tests prove a change arrives by itself;
+    how fast is benchmarks/bench_board.py's job, so the timeout is generous enough for a
+    loaded machine (a view that never refreshes still fails)."""
     start = time.monotonic()
     while not condition():
-        assert time.monotonic() - start < seconds, "the widget did not refresh in time"
+        assert time.monotonic() - start < seconds, f"the widget did not refresh in {seconds} s"
         time.sleep(0.02)
     return time.monotonic() - start
 
