@@ -310,9 +310,9 @@ class Conductor:
     def hold(self, track: str | None = None, *, every: float = 60.0):
         """Hold the track's lease from this process, renewed in the background; call
         ``.release()`` on the result when done (scripts that work in a track for long)."""
-        from .recovery import LeaseKeeper
+        from .lease_keeper import LeaseKeeper
 
-        return LeaseKeeper(self.engine, self.engine.resolve(track), every=every)
+        return LeaseKeeper(self.engine.leases, self.engine.resolve(track), every=every)
 
     # -- maintenance ---------------------------------------------------------------------
 

@@ -19,7 +19,10 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
-    from .engine import Engine
+    from .artifacts import Artifacts
+    from .trackstore import TrackStore
+
+__all__ = ["PROJECT_FILE", "ProjectContext", "parse_agent", "resolve"]
 
 PROJECT_FILE = "project.json"
 
@@ -67,18 +70,24 @@ def resolve(project: dict[str, Any], track: dict[str, Any]) -> dict[str, Any]:
     return {"rules": rules, "stack": stack, "agents": agents}
 
 
-class ContextMixin:
-    """Engine methods for the project config and a track's effective context."""
+class ProjectContext:
+    """The project config of a store's root, and the effective context of its tracks
+    (their artifacts are listed through ``artifacts``)."""
 
-    def project_config(self: Engine) -> dict[str, Any]:
-        path = self.root / PROJECT_FILE
+    def __init__(self, store: TrackStore, artifacts: Artifacts) -> None:
+        self.store = store
+        self.tree = store.tree
+        self.artifacts = artifacts
+
+    def project_config(self) -> dict[str, Any]:
+        path = self.store.root / PROJECT_FILE
         config = files.read_json(path, fix=f"fix or remove {path}", default={})
         if not isinstance(config, dict):
             raise InvalidInput(f"{path} must hold a JSON object")
         return config
 
     def configure_project(
-        self: Engine,
+        self,
         *,
         add_rules: list[str] = (),
         add_stack: list[str] = (),
@@ -92,11 +101,11 @@ class ContextMixin:
             for name, settings in (agents or {}).items():
                 merged[name] = {**merged.get(name, {}), **settings}
             config["agents"] = merged
-            txn.write_json(self.root / PROJECT_FILE, config)
+            txn.write_json(self.store.root / PROJECT_FILE, config)
         return config
 
-    def configure_context(
-        self: Engine,
+    def configure_track(
+        self,
         ref: str | None,
         *,
         add_rules: list[str] = (),
@@ -104,8 +113,8 @@ class ContextMixin:
         agents: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         with self.tree.transaction() as txn:
-            track_id = self.resolve(ref, txn.registry)
-            track = self._load(txn, track_id)
+            track_id = self.store.resolve(ref, txn.registry)
+            track = self.store.load(txn, track_id)
             own = track.setdefault("context", {})
             own["rules"] = _merge(_strings(own.get("rules"), "track rules"), add_rules)
             own["stack"] = _merge(_strings(own.get("stack"), "track stack"), add_stack)
@@ -113,11 +122,11 @@ class ContextMixin:
             for name, settings in (agents or {}).items():
                 merged[name] = {**merged.get(name, {}), **settings}
             own["agents"] = merged
-            self._save(txn, track)
-        return self.effective_context(track_id)
+            self.store.save(txn, track)
+        return self.effective(track_id)
 
-    def effective_context(self: Engine, ref: str | None) -> dict[str, Any]:
-        track = self.track(ref)
+    def effective(self, ref: str | None) -> dict[str, Any]:
+        track = self.store.track(ref)
         resolved = resolve(self.project_config(), track)
         own = track.get("context") or {}
         return {
@@ -125,8 +134,8 @@ class ContextMixin:
             "goal": own.get("goal", ""),
             "success_criteria": own.get("success_criteria", []),
             **resolved,
-            "decisions": self.decisions(track["track_id"]),
-            "artifacts": self.artifacts(track["track_id"]),
+            "decisions": self.store.read_list(track["track_id"], "decisions.json"),
+            "artifacts": self.artifacts.list(track["track_id"]),
         }
 
 

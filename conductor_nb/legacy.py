@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from .engine import Engine
+    from .trackstore import TrackStore
+
+__all__ = ["SNAPSHOT_RE", "LegacySnapshots", "read_snapshot"]
 
 SNAPSHOT_RE = re.compile(r"snap-[a-z]+-[0-9]{10,16}-[a-z0-9]{1,12}")
 MAX_BYTES = 32 * 1024 * 1024  # a snapshot is a few KB: refuse to inflate anything huge
@@ -39,35 +41,35 @@ def read_snapshot(path: Path) -> dict[str, Any]:
     return snapshot
 
 
-class LegacySnapshotsMixin:
-    """Engine methods for the original tool's gzip snapshots."""
+class LegacySnapshots:
+    """The original tool's gzip snapshots of a store's root."""
 
-    def _snapshots_dir(self: Engine) -> Path:
-        return self.root / "context" / "snapshots"
+    def __init__(self, store: TrackStore) -> None:
+        self.store = store
+        self.folder = store.root / "context" / "snapshots"
 
-    def legacy_snapshots(self: Engine, ref: str | None = None) -> list[dict[str, Any]]:
+    def list(self, ref: str | None = None) -> list[dict[str, Any]]:
         """Summaries of the original tool's snapshots, newest first; with a track, only the
         one its last_checkpoint names."""
-        folder = self._snapshots_dir()
         names = (
             sorted(
                 (
                     p.name[:-8]
-                    for p in folder.glob("snap-*.json.gz")
+                    for p in self.folder.glob("snap-*.json.gz")
                     if SNAPSHOT_RE.fullmatch(p.name[:-8])
                 ),
                 key=lambda n: int(n.split("-")[2]),
                 reverse=True,
             )
-            if folder.is_dir()
+            if self.folder.is_dir()
             else []
         )
         if ref is not None:
-            linked = self.track(ref).get("last_checkpoint")
+            linked = self.store.track(ref).get("last_checkpoint")
             names = [n for n in names if n == linked]
         summaries = []
         for name in names:
-            snapshot = self.legacy_snapshot(name)
+            snapshot = self.get(name)
             summaries.append(
                 {
                     "checkpoint_id": name,
@@ -77,16 +79,16 @@ class LegacySnapshotsMixin:
                     "pinned": bool((snapshot.get("retention") or {}).get("pinned")),
                     "metadata": {
                         "file_count": 0,
-                        "size_bytes": (folder / f"{name}.json.gz").stat().st_size,
+                        "size_bytes": (self.folder / f"{name}.json.gz").stat().st_size,
                     },
                 }
             )
         return summaries
 
-    def legacy_snapshot(self: Engine, snapshot_id: str) -> dict[str, Any]:
+    def get(self, snapshot_id: str) -> dict[str, Any]:
         if not isinstance(snapshot_id, str) or not SNAPSHOT_RE.fullmatch(snapshot_id):
             raise InvalidInput(f"{snapshot_id!r} is not a snapshot id (snap-<type>-<ms>-<suffix>)")
-        path = self._snapshots_dir() / f"{snapshot_id}.json.gz"
+        path = self.folder / f"{snapshot_id}.json.gz"
         if not path.is_file():
-            raise InvalidInput(f"no snapshot {snapshot_id} in {self._snapshots_dir()}")
+            raise InvalidInput(f"no snapshot {snapshot_id} in {self.folder}")
         return read_snapshot(path)

@@ -12,6 +12,8 @@ from collections import namedtuple  # not dataclasses: it imports inspect (~15 m
 from .errors import InvalidTransition
 from .vocab import TrackStatus as S
 
+__all__ = ["ACTIONS", "STAMPS", "TRANSITIONS", "VERBS_FROM", "Action", "plan", "transition_verbs"]
+
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.DRAFT: frozenset({S.READY, S.CANCELLED}),
     S.READY: frozenset({S.ACTIVE, S.CANCELLED}),
@@ -107,8 +109,3 @@ def plan(track_id: str, status: str, verb: str) -> list[tuple[S, S]]:
     if current not in action.sources:
         raise InvalidTransition(track_id, current, verb, VERBS_FROM[current])
     return [(current, action.target)]
-
-
-def is_allowed(source: str, target: str) -> bool:
-    """True when the seed's table allows ``source -> target``."""
-    return S(target) in TRANSITIONS[S(source)]

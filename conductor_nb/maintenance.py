@@ -8,15 +8,21 @@ from collections import namedtuple
 from .errors import ConductorError, CorruptFile, RegistryMissing, TrackIdMismatch
 from .store import files
 from .store.paths import TRACK_ID_RE
-from .store.registry import RegistryDoc, _track_folders
+from .store.registry import RegistryDoc, track_folders
 from .tracks import parse_time, registry_entry
 from .vocab import Priority, TrackStatus, TrackType
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
     from typing import Any
 
-    from .engine import Engine
+    from .store.tree import Transaction
+    from .trackstore import TrackStore
+    from .transitions import Transitions
+
+__all__ = ["Maintenance", "Problem"]
 
 REPAIR, REBUILD = "conductor repair", "conductor rebuild"
 _ENUMS = {"status": TrackStatus, "type": TrackType, "priority": Priority}
@@ -32,10 +38,16 @@ class Problem(namedtuple("Problem", "kind track_id message fix")):
         return self._asdict()
 
 
-class MaintenanceMixin:
-    """Engine methods that check and mend a tree."""
+class Maintenance:
+    """validate, repair and rebuild of a store's tree (repair pauses extra active tracks
+    through ``transitions``)."""
 
-    def validate(self: Engine) -> list[Problem]:
+    def __init__(self, store: TrackStore, transitions: Transitions) -> None:
+        self.store = store
+        self.tree = store.tree
+        self.transitions = transitions
+
+    def validate(self) -> list[Problem]:
         problems: list[Problem] = []
         try:
             registry = self.tree.load_registry()
@@ -43,7 +55,7 @@ class MaintenanceMixin:
             return [Problem("registry", None, str(err.message), REBUILD)]
         for key, entry in registry.tracks.items():
             problems += self._check_entry(key, entry)
-        for name in _track_folders(self.tree.tracks_dir):
+        for name in track_folders(self.tree.tracks_dir):
             if name not in registry.tracks:
                 problems.append(
                     Problem("orphan-folder", name, f"{name}/ is not in the registry", REPAIR)
@@ -51,7 +63,7 @@ class MaintenanceMixin:
         problems += _check_metadata(registry)
         return problems
 
-    def _check_entry(self: Engine, key: str, entry: dict[str, Any]) -> list[Problem]:
+    def _check_entry(self, key: str, entry: dict[str, Any]) -> list[Problem]:
         found: list[Problem] = []
         if not TRACK_ID_RE.fullmatch(key):
             return [
@@ -78,7 +90,7 @@ class MaintenanceMixin:
                     )
                 )
         try:
-            track = self._read_track_file(key)
+            track = self.store.read_track(key)
         except CorruptFile as err:
             kind = "corrupt-track-file"
             if "missing" in err.reason:
@@ -100,7 +112,7 @@ class MaintenanceMixin:
                 )
         return found
 
-    def repair(self: Engine) -> list[str]:
+    def repair(self) -> list[str]:
         """Bring every track.json in line with the registry and the counts with the entries;
         a copy of everything replaced is kept in backups/. Returns what was done."""
         done: list[str] = []
@@ -113,7 +125,7 @@ class MaintenanceMixin:
                     continue
                 done += self._repair_context_lists(txn, track_id)
                 done += self._repair_track(txn, track_id, entry)
-            for name in list(_track_folders(self.tree.tracks_dir)):
+            for name in list(track_folders(self.tree.tracks_dir)):
                 if name not in registry.tracks:
                     done += self._adopt_folder(txn, name)
             done += self._one_active(txn)
@@ -124,38 +136,38 @@ class MaintenanceMixin:
                 registry.set_active(active[0] if active else None)
                 done.append(f"active track pointer set to {registry.active_track}")
             if done:  # a sound tree is left byte for byte as it was
-                registry.refresh_metadata(self.stamp())
+                registry.refresh_metadata(self.store.stamp())
                 txn.registry_changed = True
         return done
 
-    def _repair_context_lists(self: Engine, txn, track_id: str) -> list[str]:
+    def _repair_context_lists(self, txn: Transaction, track_id: str) -> list[str]:
         """A corrupt decisions.json or assumptions.json is moved to backups/ and restarted
         empty (its bytes stay recoverable there)."""
         done = []
         for name in ("decisions.json", "assumptions.json"):
             path = self.tree.track_file(track_id, "context", name)
             try:
-                self._read_list(track_id, name, txn)
+                self.store.read_list(track_id, name, txn)
             except CorruptFile as err:
-                backup = self._backup(txn, path, f"{track_id}-{name}")
+                backup = self.store.backup(txn, path, f"{track_id}-{name}")
                 txn.write(path, "[]")
                 done.append(f"{track_id}: {name} was unreadable ({err.reason}); kept as {backup}")
         return done
 
-    def _repair_track(self: Engine, txn, track_id: str, entry: dict[str, Any]) -> list[str]:
+    def _repair_track(self, txn: Transaction, track_id: str, entry: dict[str, Any]) -> list[str]:
         path = self.tree.track_file(track_id, "track.json")
         done: list[str] = []
         try:
-            track = self._read_track_file(track_id, txn)
+            track = self.store.read_track(track_id, txn)
         except TrackIdMismatch as err:  # a copied folder: keep its content, fix its id
-            self._backup(txn, path, f"{track_id}-track.json")
+            self.store.backup(txn, path, f"{track_id}-track.json")
             track = files.read_json(path, fix=REPAIR)
             track["track_id"] = track_id
             txn.write_json(path, track)
             done.append(f"{track_id}: track.json {err.reason}; its track_id is now {track_id}")
         except CorruptFile as err:
             if path.exists():
-                self._backup(txn, path, f"{track_id}-track.json")
+                self.store.backup(txn, path, f"{track_id}-track.json")
             txn.write_json(path, _track_from_entry(entry))
             return [f"{track_id}: rewrote track.json from the registry ({err.reason})"]
         if entry.get("status") not in TrackStatus.__members__.values():
@@ -171,22 +183,22 @@ class MaintenanceMixin:
         ]
         if not changed:
             return done
-        track = self._load(txn, track_id)  # keeps a copy and reconciles the status
+        track = self.store.load(txn, track_id)  # keeps a copy and reconciles the status
         for field in changed:
             if field != "status":
                 track[field] = entry[field]
-        self._save(txn, track, touch=False)
+        self.store.save(txn, track, touch=False)
         return [*done, f"{track_id}: track.json {', '.join(changed)} now as in the registry"]
 
-    def _adopt_folder(self: Engine, txn, name: str) -> list[str]:
+    def _adopt_folder(self, txn: Transaction, name: str) -> list[str]:
         try:
-            track = self._read_track_file(name, txn)
+            track = self.store.read_track(name, txn)
         except (CorruptFile, ConductorError) as err:
             return [f"{name}: left as is, its track.json is unusable ({err})"]
         txn.registry.set_entry(name, registry_entry(track, None))
         return [f"{name}: added to the registry from its track.json"]
 
-    def _one_active(self: Engine, txn) -> list[str]:
+    def _one_active(self, txn) -> list[str]:
         """Keep the most recently updated active track, pause the others."""
         active = txn.registry.ids(status=TrackStatus.ACTIVE)
         if len(active) < 2:
@@ -194,13 +206,13 @@ class MaintenanceMixin:
         active.sort(key=lambda tid: str(txn.registry.tracks[tid].get("updated_at") or ""))
         done = []
         for track_id in active[:-1]:
-            self._suspend(
+            self.transitions.suspend(
                 txn, track_id, f"repair: only one track may be active ({active[-1]} kept)"
             )
             done.append(f"{track_id}: paused, {active[-1]} stays active")
         return done
 
-    def rebuild(self: Engine) -> list[str]:
+    def rebuild(self) -> list[str]:
         """Regenerate the registry from the track files (a lost or corrupt registry). The
         old file, if any, is kept in backups/; statuses come from the track files."""
         path = self.tree.registry.path
@@ -208,22 +220,26 @@ class MaintenanceMixin:
         doc = RegistryDoc.empty()
         with self.tree.transaction(replace_registry=doc) as txn:
             if path.exists():
-                backup = self._backup(txn, path, "track-registry.json")
+                backup = self.store.backup(txn, path, "track-registry.json")
                 done.append(f"kept the old registry as {backup}")
-            for name in sorted(_track_folders(self.tree.tracks_dir), key=_created_order(self)):
+            for name in sorted(
+                track_folders(self.tree.tracks_dir), key=_created_order(self.tree.tracks_dir)
+            ):
                 done += self._adopt_folder(txn, name)
             done += self._one_active(txn)
             active = doc.ids(status=TrackStatus.ACTIVE)
             doc.set_active(active[0] if active else None)
-            doc.refresh_metadata(self.stamp())
+            doc.refresh_metadata(self.store.stamp())
         done.append(f"registry rebuilt with {len(doc.tracks)} tracks")
         return done
 
 
-def _created_order(engine: Engine):
+def _created_order(tracks_dir: Path) -> Callable[[str], str]:
+    """Sort key of track folders: when their track.json says they were created."""
+
     def key(name: str) -> str:
         try:
-            track = files.read_json(engine.tree.tracks_dir / name / "track.json", fix=REPAIR)
+            track = files.read_json(tracks_dir / name / "track.json", fix=REPAIR)
         except (OSError, CorruptFile):
             return ""
         moment = parse_time(track.get("created_at")) if isinstance(track, dict) else None

@@ -14,7 +14,23 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
-Track = dict  # a track.json document, dict[str, Any]: kept as parsed, unknown fields and all
+__all__ = [
+    "ENTRY_FIELDS",
+    "ENTRY_PROGRESS",
+    "TrackDoc",
+    "active_intervals",
+    "apply_transition",
+    "compute_metrics",
+    "iso",
+    "new_track",
+    "next_number",
+    "parse_time",
+    "recompute_progress",
+    "reconstruct_history",
+    "registry_entry",
+]
+
+TrackDoc = dict  # a track.json document, dict[str, Any]: kept as parsed, unknown fields and all
 
 # Fields of track.json that the registry entry mirrors (besides the always-present ones).
 ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint")
@@ -48,8 +64,8 @@ def new_track(
     description: str | None = None,
     success_criteria: list[str] | None = None,
     tags: list[str] | None = None,
-) -> Track:
-    track: Track = {
+) -> TrackDoc:
+    track: TrackDoc = {
         "track_id": track_id,
         "name": name,
         "type": type,
@@ -78,7 +94,7 @@ def new_track(
     return track
 
 
-def registry_entry(track: Track, previous: dict[str, Any] | None) -> dict[str, Any]:
+def registry_entry(track: TrackDoc, previous: dict[str, Any] | None) -> dict[str, Any]:
     """The registry entry for ``track``: a shallow merge over the previous entry, so fields
     that other tools put there are kept (the original tool merges the same way)."""
     entry = dict(previous or {})
@@ -97,7 +113,7 @@ def registry_entry(track: Track, previous: dict[str, Any] | None) -> dict[str, A
 
 
 def apply_transition(
-    track: Track, source: str, target: str, *, now: str, actor: str, reason: str | None
+    track: TrackDoc, source: str, target: str, *, now: str, actor: str, reason: str | None
 ) -> None:
     """Set the status, stamp the timestamps the schema has, and append to history."""
     track["status"] = target
@@ -132,7 +148,7 @@ def apply_transition(
     track.setdefault("history", []).append(event)
 
 
-def recompute_progress(track: Track) -> None:
+def recompute_progress(track: TrackDoc) -> None:
     steps = [step for step in track.get("steps", []) if isinstance(step, dict)]
     counts = {status.value: 0 for status in StepStatus}
     for step in steps:
@@ -158,7 +174,7 @@ def recompute_progress(track: Track) -> None:
     }
 
 
-def active_intervals(track: Track, now: datetime) -> list[tuple[datetime, datetime]]:
+def active_intervals(track: TrackDoc, now: datetime) -> list[tuple[datetime, datetime]]:
     """Intervals the track spent active, from its history (or its timestamps if it has none)."""
     history = [e for e in track.get("history", []) if isinstance(e, dict)]
     intervals = []
@@ -183,7 +199,7 @@ def active_intervals(track: Track, now: datetime) -> list[tuple[datetime, dateti
     return [(started, max(started, end))]
 
 
-def _end_time(track: Track) -> datetime | None:
+def _end_time(track: TrackDoc) -> datetime | None:
     for key in ("completed_at", "failed_at", "cancelled_at"):
         moment = parse_time(track.get(key))
         if moment is not None:
@@ -191,7 +207,7 @@ def _end_time(track: Track) -> datetime | None:
     return None
 
 
-def compute_metrics(track: Track, now: datetime) -> dict[str, Any]:
+def compute_metrics(track: TrackDoc, now: datetime) -> dict[str, Any]:
     """Total duration (first start to end, or now), active duration excluding pauses,
     pause count; other metrics fields already present are kept."""
     metrics = dict(track.get("metrics") or {})
@@ -222,7 +238,7 @@ _TIMESTAMP_STATUSES = (
 )
 
 
-def reconstruct_history(track: Track) -> list[dict[str, Any]]:
+def reconstruct_history(track: TrackDoc) -> list[dict[str, Any]]:
     """A history for a track written without one (by the original tool), from the
     timestamps it has, so durations stay right once our own events are appended."""
     stamped = []
@@ -246,3 +262,14 @@ def reconstruct_history(track: Track) -> list[dict[str, Any]]:
         )
         previous = status
     return events
+
+
+def next_number(items: list[dict[str, Any]], prefix: str, *, key: str = "id") -> int:
+    """One more than the highest ``<prefix>N`` among the items' ``key`` (ids such as
+    decision-3 or step-12 are never reused, even after a hand edit removed one)."""
+    highest = 0
+    for item in items:
+        value = str(item.get(key, "")) if isinstance(item, dict) else ""
+        if value.startswith(prefix) and value[len(prefix) :].isdigit():
+            highest = max(highest, int(value[len(prefix) :]))
+    return highest + 1

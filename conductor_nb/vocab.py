@@ -4,6 +4,24 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+__all__ = [
+    "DONE_STEP_STATUSES",
+    "FINISHED_STATUSES",
+    "TYPICAL_DAYS",
+    "AssumptionStatus",
+    "CheckpointFrequency",
+    "ExecutionMode",
+    "OutcomeResult",
+    "Priority",
+    "RunStatus",
+    "SourceType",
+    "StepStatus",
+    "StepType",
+    "TrackStatus",
+    "TrackType",
+    "parse_choice",
+]
+
 
 class TrackStatus(StrEnum):
     DRAFT = "draft"
@@ -108,6 +126,10 @@ class SourceType(StrEnum):
 
 # Step statuses that count as done for progress.
 DONE_STEP_STATUSES = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED})
+
+# A track in one of these takes no more work: no new steps, step changes or runs. (A
+# failed track is not here: it can be retried.)
+FINISHED_STATUSES = frozenset({TrackStatus.COMPLETED, TrackStatus.CANCELLED, TrackStatus.ARCHIVED})
 
 # Typical durations in days from the seed's table of track types (low, high); custom has none.
 TYPICAL_DAYS: dict[TrackType, tuple[int, int] | None] = {

@@ -1,11 +1,14 @@
 """Checkpoints survive real crashes: a child process that checkpoints or restores in a
-loop is killed with SIGKILL at random moments, and after recovery every checkpoint it
-reported is intact, every manifest on disk verifies, and a restore is all or nothing.
+loop is killed with SIGKILL right after one of its file-system changes, and after
+recovery every checkpoint it reported is intact, every manifest on disk verifies, and a
+restore is all or nothing.
 
 One root is prepared per test and reused by every round (a round: start a child, let it
-work for a random while, SIGKILL it, recover, check). The kill delay is drawn over a
-few operation lengths, measured on the prepared track, so kills land before, inside
-and between operations. ``CONDUCTOR_CRASH_ROUNDS`` raises the number of rounds.
+work until its Nth change, SIGKILL it, recover, check; see killpoints.py). N is drawn
+from the run's seed over the changes of a few operations, counted on the prepared
+track, so kills land before, inside and between operations whatever the machine's load.
+``CONDUCTOR_CRASH_ROUNDS`` raises the number of rounds; ``CONDUCTOR_TEST_SEED`` (printed
+in the header and in every failure) replays a run.
 """
 
 from __future__ import annotations
@@ -14,17 +17,15 @@ import hashlib
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from killpoints import count_changes, kill_at
 
-from conductor_nb.checkpoints import CHECKPOINT_RE, LIFECYCLE_KEYS, UNSNAPSHOTTED, read_blob
+from conductor_nb.checkpoint_format import CHECKPOINT_RE, LIFECYCLE_KEYS, UNSNAPSHOTTED, read_blob
 from conductor_nb.engine import Engine
 from conductor_nb.store.files import TMP_SUFFIX
 from conductor_nb.store.locking import INTEROP_NAME
@@ -34,24 +35,26 @@ from conductor_nb.store.tree import _registry_crc
 pytestmark = pytest.mark.slow
 
 ROUNDS = max(50, int(os.environ.get("CONDUCTOR_CRASH_ROUNDS", "50")))
-SEED = int(os.environ.get("CONDUCTOR_CRASH_SEED", str(random.SystemRandom().randrange(10**6))))
 
 # The child: prints "ready", then works until killed. A line is appended to the log (and
 # fsynced) only after the operation returned, so a logged checkpoint was reported created.
 CHILD = r"""
 import os, sys
 import filelock  # the first lock imports it: loaded before "ready", kills land in the work
+import killpoints
 from conductor_nb.engine import Engine
 
-root, track_id, mode, log_path, seed, *targets = sys.argv[1:]
+root, track_id, mode, log_path, seed, stop_at, *targets = sys.argv[1:]
 engine = Engine(root)
 log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+write, fsync = os.write, os.fsync  # the log's own writes are not kill points
 
 def record(text):
-    os.write(log, (text + "\n").encode())
-    os.fsync(log)
+    write(log, (text + "\n").encode())
+    fsync(log)
 
 artifacts = engine.tree.track_file(track_id, "context", "artifacts")
+killpoints.install(int(stop_at))  # the user's edits below use open(): not kill points
 print("ready", flush=True)
 n = 0
 while True:
@@ -129,34 +132,27 @@ def _work(track_json: bytes) -> dict[str, Any]:
 
 
 class Rounds:
-    """Start the child, kill it after a random delay, note what the kill interrupted."""
+    """Start the child, kill it after its Nth file-system change (N drawn from the seed
+    up to ``span``), note what the kill interrupted."""
 
-    def __init__(self, root: Path, track_id: str, mode: str, window: float) -> None:
-        self.root, self.track_id, self.mode, self.window = root, track_id, mode, window
-        self.rng = random.Random(SEED)
+    def __init__(self, root: Path, track_id: str, mode: str, span: int, seed: int) -> None:
+        self.root, self.track_id, self.mode, self.span, self.seed = root, track_id, mode, span, seed
+        self.rng = random.Random(seed)
         self.caught: Counter[str] = Counter()
         self.logs = root.parent / "logs"
         self.logs.mkdir(exist_ok=True)
 
+    def where(self, number: int) -> str:
+        return f"round {number} (CONDUCTOR_TEST_SEED={self.seed})"
+
     def run(self, number: int, *targets: str) -> list[str]:
         log = self.logs / f"round-{number:03d}.log"
-        args = [self.root, self.track_id, self.mode, log, SEED + number, *targets]
-        delay = self.rng.uniform(0, self.window)
-        with subprocess.Popen(
-            [sys.executable, "-c", CHILD, *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as child:
-            try:
-                line = child.stdout.readline().strip()
-                if line == "ready":
-                    time.sleep(delay)
-                alive = child.poll() is None
-            finally:
-                child.send_signal(signal.SIGKILL)
-                _, err = child.communicate(timeout=30)
-        assert line == "ready" and alive, f"round {number} (seed {SEED}): child died:\n{err}"
+        stop_at = self.rng.randint(1, self.span)
+        args = [self.root, self.track_id, self.mode, log, self.seed + number, stop_at, *targets]
+        kill = kill_at([sys.executable, "-c", CHILD, *map(str, args)])
+        assert kill.killed_at_its_point and kill.lines[0] == "ready", (
+            f"{self.where(number)}, change {stop_at}: {kill.describe()}"
+        )
         self._note_phase()
         text = log.read_text() if log.exists() else ""
         return [entry for entry in text.split("\n")[:-1] if entry]  # whole lines only
@@ -180,8 +176,12 @@ class Rounds:
             self.caught["temp files left"] += 1
 
     def check_kills_landed(self) -> None:
-        print(f"seed {SEED}, {ROUNDS} rounds, window {self.window * 1000:.0f} ms:", self.caught)
-        assert self.caught["inside a transaction"] >= ROUNDS // 5, self.caught
+        summary = f"CONDUCTOR_TEST_SEED={self.seed}, {ROUNDS} rounds, {self.span} changes: "
+        print(summary, self.caught)
+        # Kills landed inside transactions, in their temp files and in their commits.
+        assert self.caught["inside a transaction"] >= ROUNDS // 2, (summary, self.caught)
+        assert self.caught["temp files left"] > 0, (summary, self.caught)
+        assert self.caught["journal left, to roll forward"] > 0, (summary, self.caught)
 
 
 def _recover_and_check_store(root: Path, track_id: str) -> Engine:
@@ -217,24 +217,26 @@ def _check_manifests(engine: Engine, track_id: str, verified: dict[str, str]) ->
     return present
 
 
-def _calibrate(operation) -> float:
-    """The kill window: a few lengths of one operation on this machine, right now."""
-    start = time.perf_counter()
-    operation()
-    return min(1.5, max(0.1, 5 * (time.perf_counter() - start)))
+def _kill_span(operation) -> int:
+    """Where kill points are drawn from: the changes of about four operations (so most
+    children report work done, and the kills still fall all along an operation)."""
+    return 4 * count_changes(operation)
 
 
 # -- the tests ------------------------------------------------------------------------
 
 
-def test_killed_checkpoint_never_damages_a_checkpoint(tmp_path: Path) -> None:
+def test_killed_checkpoint_never_damages_a_checkpoint(tmp_path: Path, run_seed: int) -> None:
     """SIGKILL during create_checkpoint, at least 50 times: every checkpoint the child
     logged as created verifies, every manifest present verifies, the store is clean."""
     root = tmp_path / "root"
-    engine, track_id, _ = _prepared(root, 3_000_000, random.Random(SEED))
+    rng = random.Random(run_seed)
+    engine, track_id, track_dir = _prepared(root, 3_000_000, rng)
     engine.create_checkpoint(track_id, reason="baseline")
-    window = _calibrate(lambda: engine.create_checkpoint(track_id, reason="calibration"))
-    rounds = Rounds(root, track_id, "checkpoint", window)
+    # as in the child's loop: an edited artifact, so the checkpoint stores a new blob
+    (track_dir / "context" / "artifacts" / "churn-0.bin").write_bytes(rng.randbytes(48_000))
+    span = _kill_span(lambda: engine.create_checkpoint(track_id, reason="calibration"))
+    rounds = Rounds(root, track_id, "checkpoint", span, run_seed)
     verified: dict[str, str] = {}
     logged: set[str] = set()
     for number in range(ROUNDS):
@@ -243,19 +245,20 @@ def test_killed_checkpoint_never_damages_a_checkpoint(tmp_path: Path) -> None:
         present = _check_manifests(engine, track_id, verified)
         logged.update(new)
         missing = logged - set(present)
-        assert not missing, f"round {number} (seed {SEED}): reported but gone: {missing}"
+        assert not missing, f"{rounds.where(number)}: reported but gone: {missing}"
     rounds.check_kills_landed()
-    assert len(logged) >= ROUNDS // 2  # the children did get work done
+    # the children did get work done
+    assert len(logged) >= ROUNDS // 2, (f"CONDUCTOR_TEST_SEED={run_seed}", len(logged))
     for checkpoint_id in _manifest_ids(engine.tree.track_dir(track_id)):
         assert engine.verify_checkpoint(track_id, checkpoint_id) == [], checkpoint_id
 
 
-def test_killed_restore_is_all_or_nothing(tmp_path: Path) -> None:
+def test_killed_restore_is_all_or_nothing(tmp_path: Path, run_seed: int) -> None:
     """SIGKILL during restore_checkpoint (alternating between two checkpoints whose every
     artifact differs), at least 50 times: the track's files are always exactly those of
     one of the two, the registry agrees, every checkpoint (safety ones included) verifies."""
     root = tmp_path / "root"
-    rng = random.Random(SEED)
+    rng = random.Random(run_seed)
     engine, track_id, track_dir = _prepared(root, 2_000_000, rng)
     first = engine.create_checkpoint(track_id, reason="first layout")["checkpoint_id"]
     artifacts = track_dir / "context" / "artifacts"
@@ -270,7 +273,7 @@ def test_killed_restore_is_all_or_nothing(tmp_path: Path) -> None:
     for checkpoint_id in (first, second):
         manifest = engine.checkpoint(track_id, checkpoint_id)
         entries = {e["path"]: e for e in manifest["files"]}
-        blob = engine._blob_path(track_id, entries["track.json"]["sha256"])
+        blob = engine.checkpointing.blob_path(track_id, entries["track.json"]["sha256"])
         layouts[checkpoint_id] = {
             "files": {p: e["sha256"] for p, e in entries.items() if p != "track.json"},
             "artifacts": {e["path"]: e["sha256"] for e in manifest["artifacts_snapshot"]},
@@ -281,8 +284,8 @@ def test_killed_restore_is_all_or_nothing(tmp_path: Path) -> None:
     assert shared and set(one) - shared and set(two) - shared
     assert all(one[p] != two[p] for p in shared)  # a mix of the two would show
 
-    window = _calibrate(lambda: engine.restore_checkpoint(track_id, first))
-    rounds = Rounds(root, track_id, "restore", window)
+    span = _kill_span(lambda: engine.restore_checkpoint(track_id, first))
+    rounds = Rounds(root, track_id, "restore", span, run_seed)
     verified: dict[str, str] = {}
     seen: Counter[str] = Counter()
     for number in range(ROUNDS):
@@ -291,7 +294,7 @@ def test_killed_restore_is_all_or_nothing(tmp_path: Path) -> None:
         state = _track_state(track_dir)
         artifacts_now = {p: s for p, s in state.items() if p.startswith("context/artifacts/")}
         matches = [cid for cid, layout in layouts.items() if layout["artifacts"] == artifacts_now]
-        assert len(matches) == 1, f"round {number} (seed {SEED}): a mix of both checkpoints"
+        assert len(matches) == 1, f"{rounds.where(number)}: a mix of both checkpoints"
         layout = layouts[matches[0]]
         assert {p: s for p, s in state.items() if p != "track.json"} == layout["files"]
         assert _work((track_dir / "track.json").read_bytes()) == layout["work"]

@@ -82,7 +82,7 @@ def test_random_trees_restore_byte_for_byte(tmp_path_factory, first, second) -> 
 
 def _work(files: dict[str, bytes]) -> dict:
     """track.json without its lifecycle fields (which a restore keeps current)."""
-    from conductor_nb.checkpoints import LIFECYCLE_KEYS
+    from conductor_nb.checkpoint_format import LIFECYCLE_KEYS
 
     track = json.loads(files["track.json"])
     return {k: v for k, v in track.items() if k not in (*LIFECYCLE_KEYS, "updated_at")}
@@ -147,7 +147,7 @@ def test_every_flipped_byte_of_blob_or_manifest_is_caught(root: Path) -> None:
 def _forge(engine: Engine, track_id: str, mutate) -> None:
     """Rewrite checkpoint-001's manifest through ``mutate`` and re-seal its checksum, as an
     attacker who knows the format would."""
-    from conductor_nb.checkpoints import manifest_checksum
+    from conductor_nb.checkpoint_format import manifest_checksum
 
     path = engine.tree.track_dir(track_id) / "checkpoints" / "checkpoint-001.json"
     manifest = json.loads(path.read_text())

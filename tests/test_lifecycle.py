@@ -15,6 +15,7 @@ from conductor_nb.engine import Engine
 from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
 from conductor_nb.store import files
 from conductor_nb.tracks import iso
+from conductor_nb.trackstore import TrackStore
 from conductor_nb.vocab import TrackStatus as S
 
 ACTOR = "tester@lab"
@@ -428,10 +429,10 @@ def test_switch_failing_while_preparing_changes_nothing(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure after the active track was paused in memory but before anything was
-    written (Engine._save raising on its second call) leaves every file as it was."""
+    written (TrackStore.save raising on its second call) leaves every file as it was."""
     engine, source, target = _switch_setup(root)
     before = _snapshot(root)
-    real_save = Engine._save
+    real_save = TrackStore.save
     count = {"n": 0}
 
     def failing_save(self, txn, track, **kwargs):
@@ -440,10 +441,10 @@ def test_switch_failing_while_preparing_changes_nothing(
             raise OSError(5, "I/O error")
         return real_save(self, txn, track, **kwargs)
 
-    monkeypatch.setattr(Engine, "_save", failing_save)
+    monkeypatch.setattr(TrackStore, "save", failing_save)
     with pytest.raises(OSError, match="I/O error"):
         engine.switch(target)
-    monkeypatch.setattr(Engine, "_save", real_save)
+    monkeypatch.setattr(TrackStore, "save", real_save)
     assert count["n"] == 2
     assert _snapshot(root) == before
     # the engine that failed does not keep the half-made change in its cache

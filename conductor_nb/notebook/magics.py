@@ -21,7 +21,7 @@ from .. import commands
 from ..commands import MESSAGE_KINDS, HelpRequested, Outcome
 from ..engine import Engine
 from ..errors import ConductorError
-from ..recovery import LeaseKeeper
+from ..lease_keeper import LeaseKeeper
 from ..store.paths import find_root
 from . import watch
 from .display import Result, TrackView
@@ -224,7 +224,7 @@ class TrackMagics(Magics):
             if track_id != active_id:
                 self._keepers.pop(track_id).release()
         if took_over and active_id and active_id not in self._keepers:
-            self._keepers[active_id] = LeaseKeeper(engine, active_id)
+            self._keepers[active_id] = LeaseKeeper(engine.leases, active_id)
 
     def close(self) -> None:
         """Stop the heartbeats, give back the leases and stop live widgets' polling (on

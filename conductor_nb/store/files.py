@@ -15,6 +15,8 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = ["TMP_SUFFIX", "atomic_write", "dumps", "fsync_dir", "read_json", "remove_quietly"]
+
 TMP_SUFFIX = ".conductor-tmp"
 _counter = itertools.count()
 

@@ -26,6 +26,20 @@ from pathlib import Path
 
 from ..errors import LockTimeout
 
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EMPTY_STALE_AFTER",
+    "INTEROP_NAME",
+    "OS_LOCK_NAME",
+    "POLL_INTERVAL",
+    "STALE_AFTER",
+    "TIMEOUT_ENV",
+    "RootLock",
+    "default_timeout",
+    "lock_for",
+    "pid_alive",
+]
+
 DEFAULT_TIMEOUT = 5.0
 TIMEOUT_ENV = "CONDUCTOR_LOCK_TIMEOUT"
 STALE_AFTER = 30.0

@@ -8,6 +8,19 @@ from pathlib import Path
 
 from ..errors import InvalidId, PathOutsideRoot
 
+__all__ = [
+    "ROOT_ENV",
+    "ROOT_PARTS",
+    "RUN_ID_RE",
+    "TRACK_ID_RE",
+    "check_relative_name",
+    "check_track_id",
+    "find_root",
+    "inside",
+    "project_dir",
+    "slugify",
+]
+
 ROOT_ENV = "CONDUCTOR_ROOT"
 ROOT_PARTS = (".claude", "conductor")
 
@@ -48,12 +61,6 @@ def check_track_id(value: str) -> str:
         raise InvalidId(
             f"{value!r} is not a track id (expected track-<lowercase letters, digits, ->)"
         )
-    return value
-
-
-def check_run_id(value: str) -> str:
-    if not isinstance(value, str) or not RUN_ID_RE.fullmatch(value):
-        raise InvalidId(f"{value!r} is not a run id (expected run-NNN-<slug>)")
     return value
 
 

@@ -27,6 +27,8 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
+__all__ = ["REBUILD", "REGISTRY_NAME", "RegistryDoc", "RegistryFile", "parse", "track_folders"]
+
 REGISTRY_NAME = "track-registry.json"
 REBUILD = "conductor rebuild"
 
@@ -188,7 +190,7 @@ def parse(raw: bytes, path: Path) -> RegistryDoc:
     return RegistryDoc(doc)
 
 
-class Registry:
+class RegistryFile:
     """The registry file of one tracks folder, with its stat-validated cache."""
 
     def __init__(self, tracks_dir: Path) -> None:
@@ -206,7 +208,7 @@ class Registry:
                 st = os.stat(self.path)
             except FileNotFoundError:
                 self._forget()
-                if any(_track_folders(self.tracks_dir)):
+                if any(track_folders(self.tracks_dir)):
                     raise RegistryMissing(str(self.path)) from None
                 self._doc = RegistryDoc.empty()
                 return self._doc
@@ -255,7 +257,7 @@ def _signature(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _track_folders(tracks_dir: Path) -> Iterator[str]:
+def track_folders(tracks_dir: Path) -> Iterator[str]:
     try:
         entries: Iterable[os.DirEntry[str]] = os.scandir(tracks_dir)
     except FileNotFoundError:

@@ -30,19 +30,21 @@ from pathlib import Path
 from . import files
 from .locking import lock_for
 from .paths import check_track_id, inside, project_dir
-from .registry import Registry, RegistryDoc
+from .registry import RegistryDoc, RegistryFile
+
+__all__ = ["JOURNAL_NAME", "TMP_DIR_NAME", "Transaction", "Tree"]
 
 JOURNAL_NAME = ".conductor-journal.json"
 TMP_DIR_NAME = ".conductor-tmp"
 
-_registries: dict[str, Registry] = {}
+_registries: dict[str, RegistryFile] = {}
 
 
-def _registry_for(tracks_dir: Path) -> Registry:
+def _registry_for(tracks_dir: Path) -> RegistryFile:
     key = os.path.realpath(tracks_dir)
     registry = _registries.get(key)
     if registry is None:
-        registry = _registries[key] = Registry(tracks_dir)
+        registry = _registries[key] = RegistryFile(tracks_dir)
     return registry
 
 

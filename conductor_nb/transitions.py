@@ -1,0 +1,161 @@
+"""Lifecycle verbs on tracks: transition, switch, and the single active track.
+
+The rules (which verb leads where) are ``lifecycle``'s; this part applies them to
+tracks in a store, suspending (pausing and checkpointing) whatever must make room.
+"""
+
+from __future__ import annotations
+
+from . import lifecycle
+from .errors import ActiveTrackExists, InvalidInput, InvalidTransition
+from .inputs import check_text
+from .tracks import apply_transition
+from .vocab import TrackStatus, parse_choice
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .autocheckpoints import AutoCheckpoints
+    from .store.tree import Transaction
+    from .tracks import TrackDoc
+    from .trackstore import TrackStore
+
+__all__ = ["OUTCOME_LISTS", "Transitions"]
+
+# Outcome fields that hold lists of text (the schema's outcomes object).
+OUTCOME_LISTS = (
+    "artifacts_created",
+    "files_modified",
+    "next_tracks",
+    "lessons_learned",
+    "suggestions_generated",
+)
+_RESULTS = {"complete": "success", "fail": "failed", "cancel": "cancelled"}
+
+
+class Transitions:
+    """The lifecycle of the tracks in a store."""
+
+    def __init__(self, store: TrackStore, auto: AutoCheckpoints) -> None:
+        self.store = store
+        self.tree = store.tree
+        self.auto = auto
+
+    def transition(
+        self,
+        ref: str | None,
+        verb: str,
+        *,
+        reason: str | None = None,
+        force: bool = False,
+        outcome: dict[str, Any] | None = None,
+    ) -> TrackDoc:
+        """Apply a lifecycle verb (ready, activate, pause, resume, complete, fail, cancel,
+        archive, retry) to a track."""
+        if verb not in lifecycle.ACTIONS:
+            raise InvalidInput(f"unknown action {verb!r}; one of: {', '.join(lifecycle.ACTIONS)}")
+        reason = check_text(reason, "reason", 2000) or None
+        with self.tree.transaction() as txn:
+            track_id = self.store.resolve(ref, txn.registry)
+            track = self.store.load(txn, track_id)
+            steps = lifecycle.plan(track_id, track["status"], verb)
+            if steps[-1][1] == TrackStatus.ACTIVE:
+                self._make_room(txn, track_id, force=force)
+                track = self._wake(txn, track)
+            self._apply(track, steps, reason)
+            if verb in _RESULTS:
+                set_outcome(track, verb, outcome)
+            self.store.save(txn, track)
+            if verb == "pause":
+                self.auto.on_suspend(txn, track_id, kind="pause", reason=f"paused: {reason or ''}")
+            else:
+                self.auto.after_change(txn, track_id)
+        return self.store.read_track(track_id)
+
+    def switch(self, to: str, *, reason: str | None = None) -> TrackDoc:
+        """Pause the active track and activate ``to``, as one all-or-nothing change."""
+        reason = check_text(reason, "reason", 2000) or None
+        with self.tree.transaction() as txn:
+            target_id = self.store.resolve(to, txn.registry)
+            target = self.store.load(txn, target_id)
+            if target["status"] == TrackStatus.ACTIVE:
+                raise InvalidInput(f"track {target_id} is already active")
+            steps = lifecycle.plan(target_id, target["status"], "activate")
+            for other_id in txn.registry.ids(status=TrackStatus.ACTIVE):
+                self.suspend(txn, other_id, reason or f"switched to {target_id}")
+            target = self._wake(txn, target)
+            self._apply(target, steps, reason)
+            self.store.save(txn, target)
+            self.auto.after_change(txn, target_id)
+        return self.store.read_track(target_id)
+
+    def set_status(self, ref: str | None, value: str) -> TrackDoc:
+        """``update --field status`` runs the verb that leads there (``ready`` -> ready...)."""
+        target = parse_choice(TrackStatus, value, "status")
+        entry = self.store.entry(ref)
+        current = TrackStatus(entry["status"])
+        verbs = [v for v in lifecycle.VERBS_FROM[current] if lifecycle.ACTIONS[v].target == target]
+        if not verbs:
+            raise InvalidTransition(
+                entry["track_id"],
+                current,
+                f"set status {target.value} on",
+                lifecycle.VERBS_FROM[current],
+            )
+        return self.transition(entry["track_id"], verbs[0])
+
+    def suspend(self, txn: Transaction, track_id: str, reason: str) -> None:
+        """Pause an active track and checkpoint it (the seed's suspension)."""
+        track = self.store.load(txn, track_id)
+        self._apply(track, [(TrackStatus.ACTIVE, TrackStatus.PAUSED)], reason)
+        self.store.save(txn, track)
+        self.auto.on_suspend(txn, track_id, kind="suspend", reason=reason)
+
+    def _make_room(self, txn: Transaction, track_id: str, *, force: bool) -> None:
+        """Enforce the single active track before ``track_id`` becomes active."""
+        others = [tid for tid in txn.registry.ids(status=TrackStatus.ACTIVE) if tid != track_id]
+        if others and not force:
+            raise ActiveTrackExists(others[0], track_id)
+        for other_id in others:
+            self.suspend(txn, other_id, f"suspended: {track_id} was activated")
+
+    def _wake(self, txn: Transaction, track: TrackDoc) -> TrackDoc:
+        """A paused track about to become active, brought back from its last checkpoint
+        if its files changed behind conductor's back."""
+        if track["status"] != TrackStatus.PAUSED:
+            return track
+        self.auto.bring_back(txn, track["track_id"])
+        return self.store.load(txn, track["track_id"])
+
+    def _apply(
+        self, track: TrackDoc, steps: list[tuple[TrackStatus, TrackStatus]], reason: str | None
+    ) -> None:
+        now = self.store.stamp()
+        for source, target in steps:
+            apply_transition(
+                track, source.value, target.value, now=now, actor=self.store.actor, reason=reason
+            )
+
+
+def set_outcome(track: TrackDoc, verb: str, outcome: dict[str, Any] | None) -> None:
+    """The track's outcomes as a closing verb leaves them (its result, and what the user
+    said of it)."""
+    outcomes = dict(track.get("outcomes") or {})
+    for key in ("artifacts_created", "files_modified", "suggestions_generated", "next_tracks"):
+        outcomes.setdefault(key, [])
+    outcomes.setdefault("summary", "")
+    outcomes.setdefault("lessons_learned", [])
+    outcomes["result"] = _RESULTS[verb]
+    for key, value in (outcome or {}).items():
+        if value is None:
+            continue
+        if key == "result":
+            outcomes["result"] = value
+        elif key == "summary":
+            outcomes["summary"] = check_text(value, "summary")
+        elif key in OUTCOME_LISTS:
+            outcomes[key] = [check_text(item, key) for item in value]
+        else:
+            raise InvalidInput(f"unknown outcome field {key!r}")
+    track["outcomes"] = outcomes
