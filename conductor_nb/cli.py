@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from .commands import HelpRequested, Outcome, UsageProblem, execute, parse
 from .errors import ConductorError
 
+__all__ = ["main"]
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -29,9 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .engine import Engine
 
         engine = Engine(ns.root)
-        engine.holder_pid = (
-            os.getppid()
-        )  # runs started here belong to the caller (a shell, an agent)
+        # Runs started here belong to the caller (a shell, an agent), not to this process.
+        engine.holder_pid = os.getppid()
         outcome = execute(engine, ns)
     except UsageProblem as err:
         print(f"error: {err}", file=sys.stderr)

@@ -24,6 +24,8 @@ from .models import (
     Track,
 )
 
+__all__ = ["Conductor"]
+
 M = TypeVar("M", bound=BaseModel)
 
 

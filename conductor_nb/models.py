@@ -26,6 +26,41 @@ from .vocab import (
     TrackType,
 )
 
+__all__ = [
+    "Artifact",
+    "Assumption",
+    "Branch",
+    "Decision",
+    "Display",
+    "EntryProgress",
+    "Execution",
+    "HistoryEvent",
+    "Lease",
+    "Metrics",
+    "Outcomes",
+    "Progress",
+    "Registry",
+    "RegistryEntry",
+    "RegistryMetadata",
+    "Run",
+    "RunOutcome",
+    "Source",
+    "Step",
+    "StepAction",
+    "StepError",
+    "StepInput",
+    "StepOutput",
+    "StepRetry",
+    "StepTiming",
+    "StepValidation",
+    "StepsStatus",
+    "Timestamp",
+    "Track",
+    "TrackContext",
+    "TrackMetadata",
+    "track_json_schema",
+]
+
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
@@ -238,10 +273,17 @@ class Track(_Model):
     updated_at: Timestamp | None = None
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
+    ready_at: Timestamp | None = None
     paused_at: Timestamp | None = None
     pause_reason: str | None = None
     resumed_at: Timestamp | None = None
+    failed_at: Timestamp | None = None
+    failure_reason: str | None = None
+    cancelled_at: Timestamp | None = None
+    cancel_reason: str | None = None
+    archived_at: Timestamp | None = None
     last_checkpoint: str | None = None
+    last_checkpoint_at: Timestamp | None = None
     source: Source | None = None
     context: TrackContext = Field(default_factory=TrackContext)
     steps: list[Step] = Field(default_factory=list)

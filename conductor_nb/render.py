@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from .commands import MESSAGE_KINDS, Outcome
 from .lifecycle import transition_verbs
+from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
+
+K = OutcomeKind
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
     from typing import Any
+
+__all__ = ["RENDERERS", "board_table", "entries_table", "render", "table", "track_block"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -121,23 +125,23 @@ def track_block(track: dict[str, Any], detail: bool) -> str:
 
 
 # Lists shown as tables: kind -> (headers, one row per item, text when empty).
-_TABLES: dict[str, tuple[list[str], Callable[[Any], tuple], str]] = {
-    "decisions": (
+_TABLES: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple], str]] = {
+    K.DECISIONS: (
         ["id", "at", "summary"],
         lambda d: (d.get("id"), _short_time(d.get("timestamp")), d.get("summary")),
         "no decisions",
     ),
-    "assumptions": (
+    K.ASSUMPTIONS: (
         ["id", "status", "statement"],
         lambda a: (a.get("id"), a.get("status"), a.get("statement")),
         "no assumptions",
     ),
-    "steps": (
+    K.STEPS: (
         ["id", "status", "type", "name"],
         lambda s: (s.get("step_id"), s.get("status"), s.get("type"), s.get("name")),
         "no steps",
     ),
-    "runs": (
+    K.RUNS: (
         ["run", "status", "started", "duration ms"],
         lambda r: (
             r.get("run_id"),
@@ -147,12 +151,12 @@ _TABLES: dict[str, tuple[list[str], Callable[[Any], tuple], str]] = {
         ),
         "no runs",
     ),
-    "artifacts": (
+    K.ARTIFACTS: (
         ["name", "size", "sha256"],
         lambda a: (a["name"], a["size"], a["sha256"][:12]),
         "no artifacts",
     ),
-    "checkpoints": (
+    K.CHECKPOINTS: (
         ["checkpoint", "created", "kind", "pinned", "files", "bytes", "reason"],
         lambda m: (
             m["checkpoint_id"],
@@ -167,13 +171,13 @@ _TABLES: dict[str, tuple[list[str], Callable[[Any], tuple], str]] = {
     ),
 }
 # Findings shown as a table followed by the outcome's one-line summary.
-_REPORTS: dict[str, tuple[list[str], Callable[[Any], tuple]]] = {
-    "problems": (["problem", "fix", "detail"], lambda p: (p["kind"], p["fix"], p["message"])),
-    "damage": (
+_REPORTS: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple]]] = {
+    K.PROBLEMS: (["problem", "fix", "detail"], lambda p: (p["kind"], p["fix"], p["message"])),
+    K.DAMAGE: (
         ["checkpoint", "file", "problem"],
         lambda d: (d["checkpoint"], d["path"], d["problem"]),
     ),
-    "interrupted": (
+    K.INTERRUPTED: (
         ["type", "id", "track", "age min", "why"],
         lambda f: (
             f["type"],
@@ -202,35 +206,51 @@ def _diff(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _table(outcome: Outcome) -> str:
+    headers, row, empty = _TABLES[outcome.kind]
+    return table(headers, [row(item) for item in outcome.data]) if outcome.data else empty
+
+
+def _report(outcome: Outcome) -> str:
+    headers, row = _REPORTS[outcome.kind]
+    body = table(headers, [row(item) for item in outcome.data]) + "\n" if outcome.data else ""
+    return body + str(outcome.message)
+
+
+def _track(outcome: Outcome) -> str:
+    if outcome.data is None:
+        return str(outcome.message)
+    block = track_block(outcome.data, outcome.extra.get("detail", False))
+    return f"{outcome.message}\n{block}" if outcome.message else block
+
+
+def _message_or_json(outcome: Outcome) -> str:
+    return outcome.message or _json(outcome)
+
+
+def _json(outcome: Outcome) -> str:
+    return json.dumps(outcome.data, indent=2, ensure_ascii=False)
+
+
+# The terminal text of each kind of outcome (a test checks that every kind is here).
+RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
+    **dict.fromkeys(_TABLES, _table),
+    **dict.fromkeys(_REPORTS, _report),
+    **dict.fromkeys(MESSAGE_KINDS, _message_or_json),
+    K.ENTRIES: lambda o: entries_table(o.data),
+    K.BOARD: lambda o: board_table(o.data),
+    K.ENTRY: lambda o: o.message or entries_table([o.data]),
+    K.TRACK: _track,
+    K.STATS: lambda o: _stats(o.data),
+    K.ANALYTICS: lambda o: str(o.message),
+    K.DIFF: lambda o: _diff(o.data),
+    K.ACTIONS: lambda o: "\n".join(o.data) if o.data else str(o.message),
+    K.CONTEXT: _json,
+    K.PROJECT: _json,
+    K.SCHEMA: _json,
+}
+
+
 def render(outcome: Outcome) -> str:
     """The terminal text of a command's outcome."""
-    kind, data = outcome.kind, outcome.data
-    if kind in _TABLES:
-        headers, row, empty = _TABLES[kind]
-        return table(headers, [row(item) for item in data]) if data else empty
-    if kind in _REPORTS:
-        headers, row = _REPORTS[kind]
-        body = table(headers, [row(item) for item in data]) + "\n" if data else ""
-        return body + str(outcome.message)
-    if kind == "entries":
-        return entries_table(data)
-    if kind == "board":
-        return board_table(data)
-    if kind == "entry":
-        return outcome.message or entries_table([data])
-    if kind == "track" and data is None:
-        return str(outcome.message)
-    if kind == "track":
-        block = track_block(data, outcome.extra.get("detail", False))
-        return f"{outcome.message}\n{block}" if outcome.message else block
-    if kind == "stats":
-        return _stats(data)
-    if kind == "analytics":
-        return str(outcome.message)
-    if kind == "diff":
-        return _diff(data)
-    if kind == "actions":
-        return "\n".join(data) if data else str(outcome.message)
-    if kind in MESSAGE_KINDS and outcome.message:
-        return outcome.message
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return RENDERERS[outcome.kind](outcome)

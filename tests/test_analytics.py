@@ -934,7 +934,7 @@ def test_track_files_decode_as_json_would(doc, ascii_only, encoding) -> None:
     if not isinstance(expected, dict):
         assert parsed is None
         return
-    for key in reading.TrackDoc.__struct_fields__:
+    for key in reading.TrackFields.__struct_fields__:
         value = getattr(parsed, key)
         if key not in expected:
             assert value is reading.UNSET

@@ -26,6 +26,8 @@ from ..store.paths import RUN_ID_RE
 from .extracts import ALL_ABSENT, Extracts
 from .reading import SIGNATURE_SIZE, STATUSES
 
+__all__ = ["FOLDER", "NAME", "VERSION", "load", "path_of", "save"]
+
 FOLDER = ".conductor-cache"
 VERSION = 1
 NAME = f"analytics-v{VERSION}.json.zst"  # a new version writes a new file: never fight

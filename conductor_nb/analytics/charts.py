@@ -13,14 +13,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..notebook.display import STATUS_COLOURS
+from ..colours import STATUS_COLOURS
 from ..vocab import TYPICAL_DAYS, TrackType
+from .stats import wilson_arrays
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from .frames import Analytics
+
+__all__ = [
+    "CHARTS",
+    "cumulative_flow",
+    "durations",
+    "figure",
+    "png",
+    "success",
+    "throughput",
+    "timeline",
+]
 
 DAY = pd.Timedelta(days=1)
 # Bottom to top in a cumulative flow diagram: done work at the bottom, new work on top.
@@ -78,8 +90,6 @@ def success(a: Analytics, ax: Axes, by: str = "type") -> Axes:
         rates = rates.groupby(by, observed=True, as_index=False)[
             ["completed", "failed", "cancelled", "closed"]
         ].sum()
-        from .frames import wilson_arrays
-
         rate, low, high = wilson_arrays(rates["completed"], rates["closed"])
         rates["success_rate"], rates["ci_low"], rates["ci_high"] = rate, low, high
     if rates.empty:

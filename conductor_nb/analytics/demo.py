@@ -27,6 +27,8 @@ from ..errors import InvalidInput
 from ..tracks import iso
 from ..vocab import TYPICAL_DAYS, TrackType
 
+__all__ = ["SimClock", "Simulation", "generate"]
+
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 
 TYPE_WEIGHTS = {

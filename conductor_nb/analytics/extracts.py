@@ -16,7 +16,7 @@ from .reading import (
     STATUS_CODE,
     TIME_FIELDS,
     UNSET,
-    TrackDoc,
+    TrackFields,
     count_checkpoints,
     count_decisions,
     list_runs,
@@ -30,6 +30,8 @@ from .reading import (
     status_code,
     step_counts,
 )
+
+__all__ = ["ALL_ABSENT", "TEXT_KEYS", "Extracts", "signature_now"]
 
 ALL_ABSENT = (1 << len(DOC_KEYS)) - 1
 _NO_VALUES = (None, None, None, -1, *(None for _ in TIME_FIELDS))  # DOC_KEYS' when absent
@@ -189,12 +191,12 @@ class Extracts:
         )
 
 
-def _doc_values(doc: TrackDoc | None) -> tuple[Any, ...]:
+def _doc_values(doc: TrackFields | None) -> tuple[Any, ...]:
     """``absent``, the values of DOC_KEYS, the outcome's result and the step counts of a
     track.json (``doc`` None: it has none)."""
     if doc is None:
         return (ALL_ABSENT, *_NO_VALUES, None, 0, 0)
-    values = astuple(doc)[: len(DOC_KEYS)]  # TrackDoc's fields begin with DOC_KEYS
+    values = astuple(doc)[: len(DOC_KEYS)]  # TrackFields begins with DOC_KEYS
     absent = 0
     if UNSET in values:
         absent = sum(1 << bit for bit, value in enumerate(values) if value is UNSET)
@@ -241,7 +243,7 @@ def signature_now(tracks_dir: str, track_id: str, run_dirs: tuple[str, ...]) -> 
     return b"".join(sigs)
 
 
-def _history(doc: TrackDoc | None, data: bytes | None, entry: dict) -> tuple[list[dict], str]:
+def _history(doc: TrackFields | None, data: bytes | None, entry: dict) -> tuple[list[dict], str]:
     """The track's history, and where it comes from: recorded in track.json, else
     reconstructed from its timestamps and the registry entry's, or "missing" when
     track.json cannot be read (from the entry's alone)."""

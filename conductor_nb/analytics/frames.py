@@ -34,13 +34,14 @@ import pandas as pd
 
 from ..vocab import TYPICAL_DAYS, Priority, RunStatus, TrackType
 from .loading import STATUSES, read_root, resolve_sources
-from .stats import z_score
+from .outcomes import OUTCOMES, archived_outcome_codes
+from .stats import wilson_arrays
+
+__all__ = ["Analytics"]
 
 S = {status: code for code, status in enumerate(STATUSES)}
 OPEN_CODES = np.array([S["draft"], S["ready"], S["active"], S["paused"]], dtype=np.int8)
 CLOSED_CODES = np.array([S["completed"], S["failed"], S["cancelled"]], dtype=np.int8)
-OUTCOMES = ("completed", "failed", "cancelled")
-RESULT_CODES = {"success": S["completed"], "failed": S["failed"], "cancelled": S["cancelled"]}
 TIMED_STATUSES = ("draft", "ready", "active", "paused", "failed")
 
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
@@ -113,21 +114,6 @@ def _pick(values: np.ndarray, positions: np.ndarray, default: Any) -> np.ndarray
     found = positions >= 0
     out[found] = values[positions[found]]
     return out
-
-
-def wilson_arrays(
-    successes: np.ndarray, totals: np.ndarray, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rates and Wilson score intervals, vectorised (NaN where the total is 0)."""
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(totals, dtype=float)
-    z = z_score(confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        z2n = z * z / n
-        centre = (p + z2n / 2) / (1 + z2n)
-        half = z * np.sqrt(p * (1 - p) / n + z2n / (4 * n)) / (1 + z2n)
-    return p, np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _now(now: Any) -> pd.Timestamp:
@@ -248,19 +234,16 @@ class Analytics:
         first_event = _first_last(idx, valid_at, n, last=False)
 
         # the outcome: the registry's closed status, or for an archived track the closed
-        # status it had before (history, then outcomes.result, then its timestamps)
+        # status it had before (the rule of ``outcomes.archived_outcome``)
         outcome = np.where(np.isin(status, CLOSED_CODES), status, -1).astype(np.int8)
-        archived = status == S["archived"]
         before = _pick(to, last_closed, -1)
-        results = t.get("result", [])
-        result_code = np.fromiter(map(RESULT_CODES.get, results, repeat(-1)), np.int8, len(results))
-        stamped = np.where(
+        had = archived_outcome_codes(
+            before,
+            t.get("result", []),
             fields["completed_at"] != NAT,
-            S["completed"],
-            np.where(fields["cancelled_at"] != NAT, S["cancelled"], -1),
-        ).astype(np.int8)
-        guess = np.where(before >= 0, before, np.where(result_code >= 0, result_code, stamped))
-        outcome = np.where(archived, guess, outcome).astype(np.int8)
+            fields["cancelled_at"] != NAT,
+        )
+        outcome = np.where(status == S["archived"], had, outcome).astype(np.int8)
 
         # when it got there: the last event into that status, else its timestamp field
         done = np.where(before == outcome, _pick(at, last_closed, NAT), NAT)

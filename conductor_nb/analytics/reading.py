@@ -18,6 +18,33 @@ import msgspec
 from ..store.paths import RUN_ID_RE
 from ..vocab import TrackStatus
 
+__all__ = [
+    "DOC_KEYS",
+    "MISSING",
+    "RUN_KEYS",
+    "SIGNATURE_SIZE",
+    "STATUSES",
+    "STATUS_CODE",
+    "TIME_FIELDS",
+    "UNSET",
+    "Signature",
+    "TrackFields",
+    "count_checkpoints",
+    "count_decisions",
+    "decode_json",
+    "list_runs",
+    "outcome_result",
+    "parse_json",
+    "parse_track",
+    "read_bytes",
+    "read_run",
+    "run_row",
+    "settled",
+    "signature",
+    "status_code",
+    "step_counts",
+]
+
 STATUSES: tuple[str, ...] = tuple(s.value for s in TrackStatus)
 STATUS_CODE: dict[str, int] = {s: i for i, s in enumerate(STATUSES)}
 CHECKPOINT_NAME_RE = re.compile(r"checkpoint-\d+\.json")
@@ -122,7 +149,7 @@ def _json_loads(data: bytes) -> Any:
 _DECODE = msgspec.json.Decoder().decode
 
 
-class TrackDoc(msgspec.Struct):
+class TrackFields(msgspec.Struct):
     """The keys of track.json the analytics read, DOC_KEYS first (absent ones UNSET).
     msgspec skips the others (context, progress, metrics...) without building them:
     decoding takes a quarter of the time ``json.loads`` does."""
@@ -143,13 +170,13 @@ class TrackDoc(msgspec.Struct):
 
 
 UNSET: Any = msgspec.UNSET
-_TRACK_DOC_KEYS = frozenset(TrackDoc.__struct_fields__)
-if TrackDoc.__struct_fields__[: len(DOC_KEYS)] != DOC_KEYS:  # what extracts relies on
-    raise ImportError("TrackDoc's fields must begin with DOC_KEYS, in their order")
-_DECODE_TRACK = msgspec.json.Decoder(TrackDoc).decode
+_TRACK_FIELDS = frozenset(TrackFields.__struct_fields__)
+if TrackFields.__struct_fields__[: len(DOC_KEYS)] != DOC_KEYS:  # what extracts relies on
+    raise ImportError("TrackFields must begin with DOC_KEYS, in their order")
+_DECODE_TRACK = msgspec.json.Decoder(TrackFields).decode
 
 
-def parse_track(data: bytes | None) -> tuple[TrackDoc | None, bool]:
+def parse_track(data: bytes | None) -> tuple[TrackFields | None, bool]:
     """track.json's values (None when it is missing, broken or not an object), and
     whether msgspec decoded it.
 
@@ -167,7 +194,7 @@ def parse_track(data: bytes | None) -> tuple[TrackDoc | None, bool]:
         doc = _json_loads(data)
     if type(doc) is not dict:
         return None, False
-    return TrackDoc(**{key: value for key, value in doc.items() if key in _TRACK_DOC_KEYS}), False
+    return TrackFields(**{key: value for key, value in doc.items() if key in _TRACK_FIELDS}), False
 
 
 def step_counts(steps: Any) -> tuple[int, int]:

@@ -8,27 +8,33 @@ and escape every piece of user text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
 
+from ..analytics.outcomes import OUTCOMES
 from ..analytics.report import days, percent, success_line
 from ..analytics.stats import wilson
-from .display import _rows, badge, e
+from .display import badge, escape, html_rows
+
+__all__ = ["AnalyticsPanel", "StatsSummary", "key_figures_html"]
 
 
 class StatsSummary:
     """``%track stats``: counts by status, type and priority, and the success rate
-    (completed / closed; archived tracks count as completed when they were). ``.data``
-    holds the figures."""
+    (completed / closed). ``archived_outcomes``: how many archived tracks ended in each
+    outcome (``analytics.outcomes.read_archived_outcomes``, the frames' rule); an archived
+    track whose outcome is unknown (None) counts in none. ``.data`` holds the figures."""
 
-    def __init__(self, stats: dict[str, Any], archived_completed: int = 0) -> None:
+    def __init__(
+        self, stats: dict[str, Any], archived_outcomes: Mapping[str | None, int] | None = None
+    ) -> None:
         by_status = stats["by_status"]
-        archived = by_status.get("archived", 0)
-        completed = by_status.get("completed", 0) + archived_completed
-        failed = by_status.get("failed", 0)
-        cancelled = by_status.get("cancelled", 0) + archived - archived_completed
-        closed = completed + failed + cancelled
+        had = archived_outcomes or {}
+        ended = {name: by_status.get(name, 0) + had.get(name, 0) for name in OUTCOMES}
+        completed, failed, cancelled = ended["completed"], ended["failed"], ended["cancelled"]
+        closed = sum(ended.values())
         low, high = wilson(completed, closed)
         open_count = sum(by_status.get(s, 0) for s in ("draft", "ready", "active", "paused"))
         self.data = {
@@ -59,46 +65,52 @@ class StatsSummary:
 
     def _repr_html_(self) -> str:
         d = self.data
-        statuses = " ".join(f"{badge(s)} {e(n)}" for s, n in d["by_status"].items() if n)
+        statuses = " ".join(f"{badge(s)} {escape(n)}" for s, n in d["by_status"].items() if n)
         groups = [
-            [e(group.replace("by_", "")), e(", ".join(f"{k} {v}" for k, v in d[group].items()))]
+            [
+                escape(group.replace("by_", "")),
+                escape(", ".join(f"{k} {v}" for k, v in d[group].items())),
+            ]
             for group in ("by_type", "by_priority")
         ]
         success = (
-            f"{percent(d['success_rate'])} of {e(d['closed'])} closed "
+            f"{percent(d['success_rate'])} of {escape(d['closed'])} closed "
             f"(95% CI {percent(d['ci_low'])} to {percent(d['ci_high'])})"
             if d["closed"]
             else "no closed tracks yet"
         )
         return (
-            f"<div class='conductor-stats'><b>{e(d['total'])} tracks</b> &middot; active: "
-            f"<code>{e(d['active_track'] or 'none')}</code><div>{statuses or '-'}</div>"
-            f"<div><b>Success:</b> {success}</div>{_rows(['', 'counts'], groups)}</div>"
+            f"<div class='conductor-stats'><b>{escape(d['total'])} tracks</b> &middot; active: "
+            f"<code>{escape(d['active_track'] or 'none')}</code><div>{statuses or '-'}</div>"
+            f"<div><b>Success:</b> {success}</div>{html_rows(['', 'counts'], groups)}</div>"
         )
 
 
 def key_figures_html(summary: dict[str, Any]) -> str:
     s = summary
     rows = [
-        ["tracks", f"{e(s['tracks'])} ({e(s['open'])} open, {e(s['wip'])} in progress)"],
-        ["success", e(success_line(s))],
-        ["median lead time", e(days(s["median_lead_days"]))],
-        ["median cycle time", e(days(s["median_cycle_days"]))],
-        ["median active time", e(days(s["median_active_days"]))],
-        ["completed, last 4 weeks", e(s["completed_last_4_weeks"])],
-        ["overruns", f"{e(s['overruns'])} ({e(s['overruns_open'])} still open)"],
-        ["workflow runs", f"{e(s['runs'])}, {e(percent(s['run_failure_rate']))} failed"],
-        ["most common path", e(s["top_path"] or "-")],
+        [
+            "tracks",
+            f"{escape(s['tracks'])} ({escape(s['open'])} open, {escape(s['wip'])} in progress)",
+        ],
+        ["success", escape(success_line(s))],
+        ["median lead time", escape(days(s["median_lead_days"]))],
+        ["median cycle time", escape(days(s["median_cycle_days"]))],
+        ["median active time", escape(days(s["median_active_days"]))],
+        ["completed, last 4 weeks", escape(s["completed_last_4_weeks"])],
+        ["overruns", f"{escape(s['overruns'])} ({escape(s['overruns_open'])} still open)"],
+        ["workflow runs", f"{escape(s['runs'])}, {escape(percent(s['run_failure_rate']))} failed"],
+        ["most common path", escape(s["top_path"] or "-")],
     ]
     if len(s.get("projects") or []) > 1:
-        rows.insert(0, ["projects", e(", ".join(s["projects"]))])
+        rows.insert(0, ["projects", escape(", ".join(s["projects"]))])
     body = "".join(
-        f"<tr><th style='text-align:left;padding-right:12px'>{e(k)}</th><td>{v}</td></tr>"
+        f"<tr><th style='text-align:left;padding-right:12px'>{escape(k)}</th><td>{v}</td></tr>"
         for k, v in rows
     )
     return (
         f"<div class='conductor-analytics'><h4 style='margin:4px 0'>Track analytics</h4>"
-        f"<div style='color:#6b7280'>as of {e(str(s['as_of'])[:16].replace('T', ' '))} UTC"
+        f"<div style='color:#6b7280'>as of {escape(str(s['as_of'])[:16].replace('T', ' '))} UTC"
         f"</div><table>{body}</table></div>"
     )
 

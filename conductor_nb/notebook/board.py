@@ -19,6 +19,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..board_filter import select
 from ..engine import Engine
 from ..lifecycle import transition_verbs
 from ..vocab import Priority, TrackStatus, TrackType
@@ -29,8 +30,10 @@ from .controls import (
     button_pool,
     set_buttons,
 )
-from .display import _rows, badge, e, progress_bar
+from .display import badge, escape, html_rows, progress_bar
 from .live import AfterAction, LiveWidget
+
+__all__ = ["Board", "BoardRow", "NewTrackForm"]
 
 PAGE_SIZE = 20
 OPEN = ("active", "paused", "ready", "draft")
@@ -141,9 +144,10 @@ class BoardRow(widgets.HBox):
         percent = _percent(entry)
         with self.hold_sync():
             self.label.value = (
-                f"<div style='line-height:1.3'>{badge(status)} <b>{e(entry.get('name'))}</b>"
-                f"<br><span style='font-size:0.8em;color:#6b7280'>{e(entry['track_id'])} "
-                f"&middot; {e(entry.get('type'))} &middot; {e(entry.get('priority'))}</span></div>"
+                f"<div style='line-height:1.3'>{badge(status)} <b>{escape(entry.get('name'))}</b>"
+                f"<br><span style='font-size:0.8em;color:#6b7280'>{escape(entry['track_id'])} "
+                f"&middot; {escape(entry.get('type'))} "
+                f"&middot; {escape(entry.get('priority'))}</span></div>"
             )
             self.bar.value = percent
             self.bar.bar_style = "success" if status == "completed" else ""
@@ -314,22 +318,13 @@ class Board(LiveWidget, widgets.VBox):
             self._render()
 
     def _match(self) -> list[dict[str, Any]]:
-        statuses = self.status_filter.value
-        types = self.type_filter.value
-        priorities = self.priority_filter.value
-        needle = self.search.value.strip().casefold()
-        found = [
-            entry
-            for entry in self.entries
-            if (not statuses or entry.get("status") in statuses)
-            and (not types or entry.get("type") in types)
-            and (not priorities or entry.get("priority") in priorities)
-            and (
-                not needle
-                or needle in str(entry.get("name") or "").casefold()
-                or needle in str(entry.get("track_id")).casefold()
-            )
-        ]
+        found = select(
+            self.entries,
+            status=self.status_filter.value,
+            type=self.type_filter.value,
+            priority=self.priority_filter.value,
+            search=self.search.value,
+        )
         found.sort(key=_updated, reverse=True)
         key = SORTS[self.sort.value]
         if key is not None:
@@ -357,7 +352,7 @@ class Board(LiveWidget, widgets.VBox):
         active = next((x for x in self.entries if x.get("status") == "active"), None)
         start = self.page * self.page_size
         span = f"{start + 1}&ndash;{start + shown}" if shown else "none"
-        active_text = f"<b>{e(active.get('name'))}</b>" if active else "none"
+        active_text = f"<b>{escape(active.get('name'))}</b>" if active else "none"
         return (
             f"{span} of {len(self.matching)} matching &middot; {len(self.entries)} tracks "
             f"&middot; active: {active_text}"
@@ -461,14 +456,14 @@ class Board(LiveWidget, widgets.VBox):
         rows = [
             [
                 badge(x.get("status")),
-                e(x.get("name")),
-                f"<code>{e(x['track_id'])}</code>",
+                escape(x.get("name")),
+                f"<code>{escape(x['track_id'])}</code>",
                 progress_bar(_percent(x)),
             ]
             for x in self.visible
         ]
         return (
-            f"<div class='conductor-board-fallback'><b>{e(self._summary_text())}</b>"
-            + _rows(["status", "name", "id", "progress"], rows)
+            f"<div class='conductor-board-fallback'><b>{escape(self._summary_text())}</b>"
+            + html_rows(["status", "name", "id", "progress"], rows)
             + "</div>"
         )

@@ -1,5 +1,6 @@
-"""Tab completion for ``%track``: subcommands, then track ids and names, statuses,
-types and priorities where an option expects them."""
+"""Tab completion for ``%track``, read from the commands' declarations: the commands,
+then an option's values (statuses, types, priorities, fields...) or a command's
+sub-actions, else track ids and names."""
 
 from __future__ import annotations
 
@@ -9,14 +10,9 @@ from typing import Any
 
 from .. import commands
 from ..errors import ConductorError
-from ..vocab import Priority, TrackStatus, TrackType
+from ..grammar import Command
 
-_CHOICES = {
-    "--status": [s.value for s in TrackStatus],
-    "--type": [t.value for t in TrackType],
-    "--priority": [p.value for p in Priority],
-    "--field": [],
-}
+__all__ = ["candidates", "install", "uninstall"]
 
 
 def candidates(line: str, tracks: Callable[[], list[dict[str, Any]]]) -> list[str]:
@@ -29,22 +25,30 @@ def candidates(line: str, tracks: Callable[[], list[dict[str, Any]]]) -> list[st
         words.append("")
     words = words[1:]  # drop "%track"
     if len(words) <= 1:
-        return [*commands.command_names(), "help"]
-    previous = words[-2]
-    if previous in _CHOICES:
-        if previous == "--field":
-            from ..engine import Engine
-
-            return list(Engine.UPDATABLE)
-        return _CHOICES[previous]
-    if words[0] == "help":
         return commands.command_names()
+    declared = commands.GRAMMAR.commands.get(words[0])
+    offered = _declared(declared, words) if declared is not None else []
+    if offered:
+        return offered
     try:
         entries = tracks()
     except ConductorError:
         return []
     names = [shlex.quote(e["name"]) for e in entries if isinstance(e.get("name"), str)]
     return [e["track_id"] for e in entries] + names
+
+
+def _declared(command: Command, words: list[str]) -> list[str]:
+    """What the command's declaration says may come next (empty: it does not say)."""
+    if command.name == "help":
+        return commands.command_names()
+    previous = words[-2]
+    option = command.option(previous) if previous.startswith("-") else None
+    if option is not None:
+        return option.values()
+    if command.actions and len(words) == 2:
+        return list(command.actions)
+    return []
 
 
 def install(shell, tracks: Callable[[], list[dict[str, Any]]]) -> None:

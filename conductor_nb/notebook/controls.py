@@ -2,7 +2,7 @@
 a message line for results and errors, and a confirmation bar for actions that end
 or overwrite something.
 
-Every piece of user text goes through ``display.e`` (HTML-escaped) before it reaches an
+Every piece of user text goes through ``display.escape`` (HTML-escaped) before it reaches an
 ``HTML`` widget.
 """
 
@@ -15,7 +15,18 @@ import ipywidgets as widgets
 
 from ..errors import ConductorError
 from ..lifecycle import TRANSITIONS
-from .display import e
+from .display import escape
+
+__all__ = [
+    "CONFIRMED_VERBS",
+    "ConfirmBar",
+    "MessageLine",
+    "button_pool",
+    "close_tree",
+    "run_action",
+    "set_buttons",
+    "widget_tree",
+]
 
 # Verbs that end a track (or put it on the way out) ask before they act.
 CONFIRMED_VERBS = frozenset({"fail", "cancel", "archive"})
@@ -114,7 +125,7 @@ class MessageLine(widgets.HTML):
 
     def _show(self, kind: str, text: str, colour: str) -> None:
         self.kind, self.text, self._from_reading = kind, text, False
-        self.value = f"<span class='conductor-{kind}' style='color:{colour}'>{e(text)}</span>"
+        self.value = f"<span class='conductor-{kind}' style='color:{colour}'>{escape(text)}</span>"
 
 
 def run_action(message: MessageLine, action: Callable[[], str | None]) -> bool:
@@ -169,7 +180,7 @@ class ConfirmBar(widgets.HBox):
     ) -> None:
         """Show ``question`` (plain text: escaped here); ``then(reason)`` runs on confirm."""
         self._pending = then
-        self.question.value = f"<b>{e(question)}</b>"
+        self.question.value = f"<b>{escape(question)}</b>"
         self.confirm.description = label
         self.reason.value = ""
         self.reason.layout.display = None if with_reason else "none"

@@ -1,34 +1,26 @@
 """HTML and plain-text views of tracks for notebooks. Every piece of user text goes
-through ``html.escape``: a track named ``<img src=x onerror=alert(1)>`` shows as text."""
+through ``escape``: a track named ``<img src=x onerror=alert(1)>`` shows as text."""
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
-# One colour per status, defined once (the widget panels read it too).
-STATUS_COLOURS = {
-    "draft": "#6b7280",
-    "ready": "#2563eb",
-    "active": "#16a34a",
-    "paused": "#d97706",
-    "completed": "#0d9488",
-    "failed": "#dc2626",
-    "cancelled": "#9ca3af",
-    "archived": "#4b5563",
-}
+from ..colours import STATUS_COLOURS
+
+__all__ = ["Result", "TrackView", "badge", "escape", "html_rows", "progress_bar"]
 
 
-def e(value: Any) -> str:
+def escape(value: Any) -> str:
     """Escaped text of any value (None shows as a dash)."""
-    return "-" if value is None else escape(str(value), quote=True)
+    return "-" if value is None else html.escape(str(value), quote=True)
 
 
 def badge(status: Any) -> str:
     colour = STATUS_COLOURS.get(str(status), "#6b7280")
     return (
         f'<span class="conductor-badge" style="background:{colour};color:white;'
-        f'padding:1px 6px;border-radius:8px;font-size:0.85em">{e(status)}</span>'
+        f'padding:1px 6px;border-radius:8px;font-size:0.85em">{escape(status)}</span>'
     )
 
 
@@ -45,8 +37,9 @@ def progress_bar(percentage: Any) -> str:
     )
 
 
-def _rows(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th style='text-align:left'>{e(h)}</th>" for h in headers)
+def html_rows(headers: list[str], rows: list[list[str]]) -> str:
+    """An HTML table: ``headers`` escaped here, ``rows`` of cells already escaped."""
+    head = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -88,60 +81,64 @@ class TrackView:
         context = t.get("context") or {}
         progress = t.get("progress") or {}
         parts = [
-            f"<div class='conductor-track'><h4 style='margin:4px 0'>{e(t.get('name'))} "
+            f"<div class='conductor-track'><h4 style='margin:4px 0'>{escape(t.get('name'))} "
             f"{badge(t.get('status'))}</h4>",
-            f"<div><code>{e(t.get('track_id'))}</code> &middot; {e(t.get('type'))} "
-            f"&middot; {e(t.get('priority'))}</div>",
-            f"<div><b>Goal:</b> {e(context.get('goal') or '-')}</div>",
+            f"<div><code>{escape(t.get('track_id'))}</code> &middot; {escape(t.get('type'))} "
+            f"&middot; {escape(t.get('priority'))}</div>",
+            f"<div><b>Goal:</b> {escape(context.get('goal') or '-')}</div>",
             f"<div><b>Progress:</b> {progress_bar(progress.get('percentage', 0))} "
-            f"({e(progress.get('completed_steps', 0))}/{e(progress.get('total_steps', 0))}"
-            " steps)</div>",
+            f"({escape(progress.get('completed_steps', 0))}/"
+            f"{escape(progress.get('total_steps', 0))} steps)</div>",
         ]
         if t.get("pause_reason"):
-            parts.append(f"<div><b>Paused:</b> {e(t['pause_reason'])}</div>")
+            parts.append(f"<div><b>Paused:</b> {escape(t['pause_reason'])}</div>")
         criteria = context.get("success_criteria") or []
         if criteria:
-            items = "".join(f"<li>{e(c)}</li>" for c in criteria)
+            items = "".join(f"<li>{escape(c)}</li>" for c in criteria)
             parts.append(f"<div><b>Success criteria</b><ul>{items}</ul></div>")
         steps = t.get("steps") or []
         if steps:
-            rows = [[e(s.get("step_id")), badge(s.get("status")), e(s.get("name"))] for s in steps]
-            parts.append("<b>Steps</b>" + _rows(["step", "status", "name"], rows))
+            rows = [
+                [escape(s.get("step_id")), badge(s.get("status")), escape(s.get("name"))]
+                for s in steps
+            ]
+            parts.append("<b>Steps</b>" + html_rows(["step", "status", "name"], rows))
         if self.decisions:
             rows = [
-                [e(d.get("id")), e(d.get("summary")), e(d.get("rationale"))] for d in self.decisions
+                [escape(d.get("id")), escape(d.get("summary")), escape(d.get("rationale"))]
+                for d in self.decisions
             ]
-            parts.append("<b>Decisions</b>" + _rows(["id", "summary", "rationale"], rows))
+            parts.append("<b>Decisions</b>" + html_rows(["id", "summary", "rationale"], rows))
         if self.runs:
             rows = [
-                [e(r.get("run_id")), badge(r.get("status")), e(r.get("duration_ms"))]
+                [escape(r.get("run_id")), badge(r.get("status")), escape(r.get("duration_ms"))]
                 for r in self.runs
             ]
-            parts.append("<b>Runs</b>" + _rows(["run", "status", "duration ms"], rows))
+            parts.append("<b>Runs</b>" + html_rows(["run", "status", "duration ms"], rows))
         if self.checkpoints:
             rows = [
                 [
-                    e(c.get("checkpoint_id")),
-                    e(c.get("created_at")),
-                    e(c.get("kind")),
-                    e(c.get("reason")),
+                    escape(c.get("checkpoint_id")),
+                    escape(c.get("created_at")),
+                    escape(c.get("kind")),
+                    escape(c.get("reason")),
                 ]
                 for c in self.checkpoints
             ]
             parts.append(
-                "<b>Checkpoints</b>" + _rows(["checkpoint", "created", "kind", "reason"], rows)
+                "<b>Checkpoints</b>" + html_rows(["checkpoint", "created", "kind", "reason"], rows)
             )
         history = t.get("history") or []
         if history:
             rows = [
                 [
-                    e(h.get("at")),
-                    f"{e(h.get('from'))} &rarr; {badge(h.get('to'))}",
-                    e(h.get("reason")),
+                    escape(h.get("at")),
+                    f"{escape(h.get('from'))} &rarr; {badge(h.get('to'))}",
+                    escape(h.get("reason")),
                 ]
                 for h in history
             ]
-            parts.append("<b>Timeline</b>" + _rows(["at", "transition", "reason"], rows))
+            parts.append("<b>Timeline</b>" + html_rows(["at", "transition", "reason"], rows))
         parts.append("</div>")
         return "".join(parts)
 
@@ -157,4 +154,4 @@ class Result:
         return self.message
 
     def _repr_html_(self) -> str:
-        return f"<span class='conductor-result'>{e(self.message)}</span>"
+        return f"<span class='conductor-result'>{escape(self.message)}</span>"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import completion
 from .magics import TrackMagics
 
+__all__ = ["load", "unload"]
+
 _loaded: dict[int, TrackMagics] = {}
 
 

@@ -21,6 +21,8 @@ from ..errors import ActiveTrackExists
 from . import watch
 from .controls import CONFIRMED_VERBS, close_tree, run_action
 
+__all__ = ["AfterAction", "LiveWidget"]
+
 AfterAction = Callable[[str], None]
 
 

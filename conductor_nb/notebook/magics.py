@@ -7,10 +7,10 @@ runs the same engine verbs, and converts an engine error once into exactly
 
 from __future__ import annotations
 
-import argparse
 import ast
 import os
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
 from .. import commands
-from ..commands import MESSAGE_KINDS, HelpRequested, Outcome
+from ..commands import MESSAGE_KINDS, HelpRequested, Outcome, OutcomeKind
 from ..engine import Engine
 from ..errors import ConductorError
 from ..lease_keeper import LeaseKeeper
@@ -26,11 +26,13 @@ from ..store.paths import find_root
 from . import watch
 from .display import Result, TrackView
 
+__all__ = ["CONVERTERS", "TrackMagics"]
 
-def _frames():
-    from . import frames  # pandas is imported on the first list, not at %load_ext
 
-    return frames
+def _tables():
+    from . import tables  # pandas is imported on the first list, not at %load_ext
+
+    return tables
 
 
 def _panels():
@@ -39,15 +41,17 @@ def _panels():
     return analytics_panel
 
 
+K = OutcomeKind
+# Lists shown as DataFrames: kind -> columns.
 _COLUMNS = {
-    "decisions": ["id", "timestamp", "summary", "rationale", "alternatives", "tags"],
-    "assumptions": ["id", "timestamp", "statement", "status", "note"],
-    "steps": ["step_id", "name", "type", "status"],
-    "runs": ["run_id", "name", "status", "started_at", "finished_at", "duration_ms"],
-    "artifacts": ["name", "size", "sha256", "modified_at"],
-    "problems": ["kind", "track_id", "message", "fix"],
-    "damage": ["checkpoint", "path", "problem"],
-    "interrupted": ["type", "id", "track_id", "reason", "age_minutes"],
+    K.DECISIONS: ["id", "timestamp", "summary", "rationale", "alternatives", "tags"],
+    K.ASSUMPTIONS: ["id", "timestamp", "statement", "status", "note"],
+    K.STEPS: ["step_id", "name", "type", "status"],
+    K.RUNS: ["run_id", "name", "status", "started_at", "finished_at", "duration_ms"],
+    K.ARTIFACTS: ["name", "size", "sha256", "modified_at"],
+    K.PROBLEMS: ["kind", "track_id", "message", "fix"],
+    K.DAMAGE: ["checkpoint", "path", "problem"],
+    K.INTERRUPTED: ["type", "id", "track_id", "reason", "age_minutes"],
 }
 # Commands after which this kernel is the one working in the active track.
 _ACTIVATING = frozenset({"activate", "resume", "switch", "recover"})
@@ -93,13 +97,9 @@ class TrackMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"%track: {exc}") from None
         try:
-            if cell is not None and argv[:1] == ["run"]:
-                return self._run_cell(argv[1:], cell)
-            ns = commands.parse(argv, prog="%track")
-            if cell is not None:
-                if ns.command != "decide":
-                    raise UsageError("%%track takes a cell only for `decide` and `run`")
-                ns.rationale = ns.rationale or cell.strip() or None
+            ns = commands.parse(argv, prog="%track" if cell is None else "%%track", cell=cell)
+            if cell is not None and ns.command == "run":  # run's cell form: the kernel runs it
+                return self._run_cell(ns)
             engine = self.engine(ns.root)
             outcome = commands.execute(engine, ns)
         except HelpRequested as help_:
@@ -110,25 +110,15 @@ class TrackMagics(Magics):
         self._keep_leases(engine, took_over=ns.command in _ACTIVATING)
         return self._as_object(engine, outcome)
 
-    def _run_cell(self, argv: list[str], cell: str) -> Any:
-        """Run the cell as a workflow run of the active track; a raised exception marks
-        the run failed and still reaches the user."""
-        parser = argparse.ArgumentParser(prog="%%track run", add_help=False, exit_on_error=False)
-        parser.add_argument("--name", default="notebook cell")
-        parser.add_argument("--track-id", "--track", dest="track_id")
-        parser.add_argument("--root")
-        try:
-            ns, extra = parser.parse_known_args(argv)
-        except argparse.ArgumentError as exc:
-            raise UsageError(f"%%track run: {exc}") from None
-        if extra:
-            raise UsageError(f"%%track run: unrecognised {' '.join(extra)}")
+    def _run_cell(self, ns) -> Any:
+        """Run the cell (``ns.code``, parsed with ``run``'s cell form) as a workflow run of
+        the track; a raised exception marks the run failed and still reaches the user."""
         engine = self.engine(ns.root)
         run = engine.create_run(ns.track_id, ns.name)
         track_id = run["track_id"]
         engine.set_run_status(track_id, run["run_id"], "running")
         try:
-            value = self._execute(cell)
+            value = self._execute(ns.code)
         except BaseException as exc:
             engine.set_run_status(
                 track_id, run["run_id"], "failed", error_type=type(exc).__name__, message=str(exc)
@@ -151,42 +141,7 @@ class TrackMagics(Magics):
     # -- results ---------------------------------------------------------------------------
 
     def _as_object(self, engine: Engine, outcome: Outcome) -> Any:
-        kind, data = outcome.kind, outcome.data
-        if kind == "entries":
-            return _frames().tracks_frame(data)
-        if kind == "track" and data is not None and outcome.extra.get("panel"):
-            return self.panel(engine, data["track_id"])
-        if kind == "track":
-            return None if data is None else self.view(engine, data["track_id"])
-        if kind == "board":
-            from .board import Board  # ipywidgets: on the first board or panel
-
-            filters = outcome.extra["filters"]
-            return Board(engine, **filters, after_action=self._after_action(engine))
-        if kind in _COLUMNS:
-            return _frames().records_frame(data, _COLUMNS[kind])
-        if kind == "checkpoints":
-            rows = [
-                {
-                    **m,
-                    "files": m["metadata"].get("file_count"),
-                    "bytes": m["metadata"].get("size_bytes"),
-                }
-                for m in data
-            ]
-            columns = ["checkpoint_id", "created_at", "kind", "pinned", "files", "bytes", "reason"]
-            return _frames().records_frame(rows, columns)
-        if kind == "stats":
-            archived = engine.list(status="archived")
-            completed = sum(1 for entry in archived if entry.get("completed_at"))
-            return _panels().StatsSummary(data, archived_completed=completed)
-        if kind == "analytics":
-            return _panels().AnalyticsPanel(outcome.extra["analytics"], data)
-        if kind in MESSAGE_KINDS and outcome.message:
-            return Result(outcome.message, data)
-        if kind == "actions":
-            return Result("\n".join(data) or str(outcome.message), data)
-        return data
+        return CONVERTERS[outcome.kind](self, engine, outcome)
 
     def panel(self, engine: Engine, ref: str | None):
         """The live widget panel of a track (``%track show``)."""
@@ -257,3 +212,75 @@ class TrackMagics(Magics):
             more = f" (and {len(found) - 1} more: %track detect)" if len(found) > 1 else ""
             what = f"{first['type']} {first['id']} ({first['reason']})"
             print(f"conductor: interrupted {what}: {command}{more}")
+
+
+# -- what the magic returns for each kind of outcome -----------------------------------------
+
+
+def _track_object(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    """``show``: the live panel; other commands: a view (nothing when none is active)."""
+    if outcome.data is None:
+        return None
+    if outcome.extra.get("panel"):
+        return magics.panel(engine, outcome.data["track_id"])
+    return magics.view(engine, outcome.data["track_id"])
+
+
+def _board(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    from .board import Board  # ipywidgets: on the first board or panel
+
+    filters = outcome.extra["filters"]
+    return Board(engine, **filters, after_action=magics._after_action(engine))
+
+
+def _records(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    return _tables().records_frame(outcome.data, _COLUMNS[outcome.kind])
+
+
+def _checkpoints(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    rows = [
+        {**m, "files": m["metadata"].get("file_count"), "bytes": m["metadata"].get("size_bytes")}
+        for m in outcome.data
+    ]
+    columns = ["checkpoint_id", "created_at", "kind", "pinned", "files", "bytes", "reason"]
+    return _tables().records_frame(rows, columns)
+
+
+def _stats(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    from ..analytics.outcomes import read_archived_outcomes  # the frames' rule
+
+    archived = read_archived_outcomes(engine.root, engine.list(status="archived"))
+    return _panels().StatsSummary(outcome.data, archived_outcomes=archived)
+
+
+def _message(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    """A single change: its one-line message, with the data kept (the data alone when
+    there is no message, as for ``run show``)."""
+    return Result(outcome.message, outcome.data) if outcome.message else outcome.data
+
+
+def _data(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    return outcome.data
+
+
+# The object of each kind of outcome (a test checks that every kind is here).
+CONVERTERS: dict[OutcomeKind, Callable[[TrackMagics, Engine, Outcome], Any]] = {
+    **dict.fromkeys(_COLUMNS, _records),
+    **dict.fromkeys(MESSAGE_KINDS, _message),
+    K.ENTRIES: lambda magics, engine, outcome: _tables().tracks_frame(outcome.data),
+    K.TRACK: _track_object,
+    K.BOARD: _board,
+    K.CHECKPOINTS: _checkpoints,
+    K.STATS: _stats,
+    K.ANALYTICS: lambda magics, engine, outcome: _panels().AnalyticsPanel(
+        outcome.extra["analytics"], outcome.data
+    ),
+    K.ACTIONS: lambda magics, engine, outcome: Result(
+        "\n".join(outcome.data) or str(outcome.message), outcome.data
+    ),
+    K.ENTRY: _data,
+    K.DIFF: _data,
+    K.CONTEXT: _data,
+    K.PROJECT: _data,
+    K.SCHEMA: _data,
+}

@@ -25,7 +25,7 @@ from ..engine import Engine
 from ..errors import InvalidInput
 from ..lifecycle import transition_verbs
 from ..tracks import parse_time, reconstruct_history
-from ..vocab import AssumptionStatus
+from ..vocab import DONE_STEP_STATUSES, FINISHED_STATUSES, AssumptionStatus
 from . import watch
 from .controls import (
     ConfirmBar,
@@ -34,13 +34,13 @@ from .controls import (
     close_tree,
     set_buttons,
 )
-from .display import TrackView, badge, e
+from .display import TrackView, badge, escape
 from .live import AfterAction, LiveWidget
+
+__all__ = ["StepRow", "TrackPanel", "when"]
 
 SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "checkpoints")
 TAB_TITLES = ("Steps", "Decisions", "Assumptions", "Artifacts", "Runs", "Timeline", "Checkpoints")
-CLOSED = ("completed", "cancelled", "archived")
-TICKED = ("completed", "skipped")
 
 
 def _split(text: str) -> list[str]:
@@ -54,15 +54,15 @@ def when(value: Any) -> str:
     """A timestamp as people read it (UTC, to the second); anything else escaped as is."""
     moment = parse_time(value)
     if moment is None:
-        return e(value)
-    return e(f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        return escape(value)
+    return escape(f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
 
 
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     """An HTML table of already escaped cells, or a grey note when there are no rows."""
     if not rows:
-        return f"<i style='color:#6b7280'>{e(empty)}</i>"
-    head = "".join(f"<th {_CELL}>{e(h)}</th>" for h in headers)
+        return f"<i style='color:#6b7280'>{escape(empty)}</i>"
+    head = "".join(f"<th {_CELL}>{escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td {_CELL}>{cell}</td>" for cell in row) + "</tr>" for row in rows
     )
@@ -88,7 +88,7 @@ class StepRow(widgets.HBox):
         self._quiet = True  # a refresh is not a click
         try:
             self.checkbox.description = f"{step.get('name')}"
-            self.checkbox.value = step.get("status") in TICKED
+            self.checkbox.value = step.get("status") in DONE_STEP_STATUSES
             self.checkbox.disabled = closed
             self.state.value = badge(step.get("status"))
         finally:
@@ -324,16 +324,16 @@ class TrackPanel(LiveWidget, widgets.VBox):
         progress = t.get("progress") or {}
         criteria = context.get("success_criteria") or []
         parts = [
-            f"<h3 style='margin:4px 0'>{e(t.get('name'))} {badge(t.get('status'))}</h3>",
-            f"<div><code>{e(self.track_id)}</code> &middot; {e(t.get('type'))} &middot; "
-            f"{e(t.get('priority'))}</div>",
-            f"<div><b>Goal:</b> {e(context.get('goal') or '-')}</div>",
+            f"<h3 style='margin:4px 0'>{escape(t.get('name'))} {badge(t.get('status'))}</h3>",
+            f"<div><code>{escape(self.track_id)}</code> &middot; {escape(t.get('type'))} &middot; "
+            f"{escape(t.get('priority'))}</div>",
+            f"<div><b>Goal:</b> {escape(context.get('goal') or '-')}</div>",
         ]
         if criteria:
-            items = "".join(f"<li>{e(c)}</li>" for c in criteria)
+            items = "".join(f"<li>{escape(c)}</li>" for c in criteria)
             parts.append(f"<div><b>Success criteria</b><ul style='margin:2px 0'>{items}</ul></div>")
         if t.get("pause_reason"):
-            parts.append(f"<div><b>Paused:</b> {e(t['pause_reason'])}</div>")
+            parts.append(f"<div><b>Paused:</b> {escape(t['pause_reason'])}</div>")
         self.header.value = "".join(parts)
         set_buttons(self.buttons, transition_verbs(str(t.get("status"))))
         percent = progress.get("percentage") or 0
@@ -354,9 +354,9 @@ class TrackPanel(LiveWidget, widgets.VBox):
         rows = [
             [
                 when(h.get("at")),
-                f"{e(h.get('from'))} &rarr; {badge(h.get('to'))}",
-                e(h.get("reason")),
-                e(h.get("actor")),
+                f"{escape(h.get('from'))} &rarr; {badge(h.get('to'))}",
+                escape(h.get("reason")),
+                escape(h.get("actor")),
             ]
             for h in history
         ]
@@ -366,7 +366,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
 
     def _show_steps(self) -> None:
         steps = self.track.get("steps") or []
-        closed = self.track.get("status") in CLOSED
+        closed = self.track.get("status") in FINISHED_STATUSES
         if [s["step_id"] for s in steps] != [r.step_id for r in self.step_rows]:
             for old in self.step_rows:  # the list changed: new rows, old models closed
                 close_tree(old)
@@ -379,9 +379,9 @@ class TrackPanel(LiveWidget, widgets.VBox):
     def _show_artifacts(self) -> None:
         rows = [
             [
-                e(a["name"]),
-                e(a["size"]),
-                f"<code>{e(a['sha256'][:12])}</code>",
+                escape(a["name"]),
+                escape(a["size"]),
+                f"<code>{escape(a['sha256'][:12])}</code>",
                 when(a["modified_at"]),
             ]
             for a in self.artifacts
@@ -393,11 +393,11 @@ class TrackPanel(LiveWidget, widgets.VBox):
     def _show_runs(self) -> None:
         rows = [
             [
-                e(r.get("run_id")),
-                e(r.get("name")),
+                escape(r.get("run_id")),
+                escape(r.get("name")),
                 badge(r.get("status")),
                 when(r.get("started_at")),
-                e(r.get("duration_ms")),
+                escape(r.get("duration_ms")),
             ]
             for r in self.runs
         ]
@@ -406,10 +406,10 @@ class TrackPanel(LiveWidget, widgets.VBox):
     def _show_decisions(self) -> None:
         rows = [
             [
-                e(d.get("id")),
-                e(d.get("summary")),
-                e(d.get("rationale")),
-                e(", ".join(d.get("alternatives") or []) or None),
+                escape(d.get("id")),
+                escape(d.get("summary")),
+                escape(d.get("rationale")),
+                escape(", ".join(d.get("alternatives") or []) or None),
             ]
             for d in self.decisions
         ]
@@ -419,7 +419,12 @@ class TrackPanel(LiveWidget, widgets.VBox):
 
     def _show_assumptions(self) -> None:
         rows = [
-            [e(a.get("id")), e(a.get("statement")), badge(a.get("status")), e(a.get("note"))]
+            [
+                escape(a.get("id")),
+                escape(a.get("statement")),
+                badge(a.get("status")),
+                escape(a.get("note")),
+            ]
             for a in self.assumptions
         ]
         self.assumptions_table.value = _table(
@@ -438,12 +443,12 @@ class TrackPanel(LiveWidget, widgets.VBox):
     def _show_checkpoints(self) -> None:
         rows = [
             [
-                e(c.get("checkpoint_id")),
+                escape(c.get("checkpoint_id")),
                 when(c.get("created_at")),
-                e(c.get("kind")),
+                escape(c.get("kind")),
                 "pinned" if c.get("pinned") else "",
-                e((c.get("metadata") or {}).get("file_count")),
-                e(c.get("reason")),
+                escape((c.get("metadata") or {}).get("file_count")),
+                escape(c.get("reason")),
             ]
             for c in self.checkpoints
         ]
@@ -553,10 +558,10 @@ class TrackPanel(LiveWidget, widgets.VBox):
             chosen = self._chosen_checkpoint()
             damage = self.engine.verify_checkpoint(self.track_id, chosen)
             if not damage:
-                self.checkpoint_result.value = f"<b>{e(chosen)}</b>: intact"
+                self.checkpoint_result.value = f"<b>{escape(chosen)}</b>: intact"
                 return f"{chosen} is intact"
-            rows = [[e(d["path"]), e(d["problem"])] for d in damage]
-            self.checkpoint_result.value = f"<b>{e(chosen)}</b>: damaged" + _table(
+            rows = [[escape(d["path"]), escape(d["problem"])] for d in damage]
+            self.checkpoint_result.value = f"<b>{escape(chosen)}</b>: damaged" + _table(
                 ["file", "problem"], rows, ""
             )
             return f"{chosen} is damaged: {len(damage)} problems"
@@ -568,7 +573,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
             chosen = self._chosen_checkpoint()
             found = self.engine.diff_checkpoints(self.track_id, chosen)
             lines = [
-                f"<div><b>{label}</b>: {e(', '.join(found[key]) or 'none')}</div>"
+                f"<div><b>{label}</b>: {escape(', '.join(found[key]) or 'none')}</div>"
                 for label, key in (
                     ("added", "added"),
                     ("removed", "removed"),
@@ -576,9 +581,9 @@ class TrackPanel(LiveWidget, widgets.VBox):
                 )
             ]
             decisions = ", ".join(f"{d['id']} {d['summary']}" for d in found["decisions_added"])
-            lines.append(f"<div><b>decisions added</b>: {e(decisions or 'none')}</div>")
+            lines.append(f"<div><b>decisions added</b>: {escape(decisions or 'none')}</div>")
             self.checkpoint_result.value = (
-                f"<b>{e(found['from'])} &rarr; {e(found['to'])}</b>" + "".join(lines)
+                f"<b>{escape(found['from'])} &rarr; {escape(found['to'])}</b>" + "".join(lines)
             )
             changes = sum(len(found[k]) for k in ("added", "removed", "changed"))
             return f"{changes} files differ since {chosen}"

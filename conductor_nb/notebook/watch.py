@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+__all__ = ["LiveView", "Watcher", "stat_signature", "stop_watcher", "watcher"]
+
 POLL_SECONDS = 0.5
 MAX_LIVE = 8
 

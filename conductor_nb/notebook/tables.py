@@ -1,5 +1,6 @@
-"""pandas DataFrames of command results: categorical status, type and priority, and
-timezone-aware timestamps, one row per item."""
+"""The tables ``%track`` returns for listings (tracks, decisions, runs, checkpoints...):
+pandas DataFrames, one row per item, with categorical status, type and priority and UTC
+timestamps in the analytics frames' unit (``datetime64[us, UTC]``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 import pandas as pd
 
 from ..vocab import Priority, TrackStatus, TrackType
+
+__all__ = ["TIME_DTYPE", "TRACK_COLUMNS", "records_frame", "tracks_frame"]
 
 STATUS_DTYPE = pd.CategoricalDtype([s.value for s in TrackStatus], ordered=False)
 TYPE_DTYPE = pd.CategoricalDtype([t.value for t in TrackType], ordered=False)
@@ -27,6 +30,8 @@ TRACK_COLUMNS = [
     "started_at",
     "completed_at",
 ]
+# Microseconds, as conductor_nb.analytics: one unit for every datetime column.
+TIME_DTYPE = "datetime64[us, UTC]"
 _TIMES = ("created_at", "updated_at", "started_at", "completed_at", "timestamp", "finished_at")
 
 
@@ -34,7 +39,7 @@ def _times(frame: pd.DataFrame) -> pd.DataFrame:
     for column in _TIMES:
         if column in frame:
             parsed = pd.to_datetime(frame[column], utc=True, errors="coerce", format="ISO8601")
-            frame[column] = parsed.astype("datetime64[ms, UTC]")  # one unit, even when all NaT
+            frame[column] = parsed.astype(TIME_DTYPE)  # one unit, even when all NaT
     return frame
 
 

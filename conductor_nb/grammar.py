@@ -1,0 +1,276 @@
+"""Commands declared as data, and the argparse parsers built from those declarations.
+
+A ``Command`` names a verb, its help line, its arguments (``Arg``: what ``add_argument``
+takes) and its behaviour (a handler, or one handler per sub-action such as ``step add``).
+``Grammar`` keeps the declarations in order and builds from them the parser, the help
+and what Tab completion offers, so a verb is declared once for the CLI and the magic.
+
+Parsers are built only when needed, and then only the one of the command given: building
+all of them costs ~5 ms, and imports the engine (update's --field help lists its
+fields). Nothing here imports ``typing`` or ``dataclasses`` (each costs the CLI's start
+~15 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from .errors import ConductorError
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
+
+    Handler = Callable[..., Any]  # (engine, parsed namespace) -> Outcome
+    CellReader = Callable[[argparse.Namespace, str], None]
+
+__all__ = ["Arg", "Command", "CsvChoices", "Grammar", "HelpRequested", "UsageProblem"]
+
+
+class UsageProblem(ConductorError):
+    """The words do not fit the grammar (unknown command, missing option...)."""
+
+
+class HelpRequested(Exception):
+    """``--help`` was given: ``text`` is the usage to show."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of printing and exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageProblem(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
+
+    def exit(self, status: int = 0, message: str | None = None):  # type: ignore[override]
+        if message:
+            raise UsageProblem(message.strip())
+        raise HelpRequested(self.format_help())
+
+    def print_help(self, file=None) -> None:
+        raise HelpRequested(self.format_help())
+
+
+class CsvChoices:
+    """An option's type: comma-separated values, each one of ``values``."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.values = list(values)
+
+    def __call__(self, text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        for item in items:
+            if item not in self.values:
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} is not one of: {', '.join(self.values)}"
+                )
+        return items
+
+
+# argparse actions whose option is a flag alone, without a value.
+_FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const", "count"})
+
+
+class Arg:
+    """One argument of a command: the flags and options of ``add_argument``.
+
+    ``help`` may be a function, called only when the parser is built (so it may import
+    what the CLI's other commands never need). ``complete`` (a list, or a function giving
+    one) is what Tab completion offers for the value when neither ``choices`` nor a
+    ``CsvChoices`` type says it."""
+
+    __slots__ = ("complete", "flags", "options")
+
+    def __init__(self, *flags: str, complete: Any = None, **options: Any) -> None:
+        self.flags = flags
+        self.options = options
+        self.complete = complete
+
+    def add_to(self, parser: argparse.ArgumentParser, **overrides: Any) -> None:
+        options = {**self.options, **overrides}
+        if callable(options.get("help")):
+            options["help"] = options["help"]()
+        parser.add_argument(*self.flags, **options)
+
+    def with_options(self, **options: Any) -> Arg:
+        """The same argument with some options changed."""
+        return Arg(*self.flags, complete=self.complete, **{**self.options, **options})
+
+    @property
+    def takes_value(self) -> bool:
+        return self.options.get("action") not in _FLAG_ACTIONS
+
+    def values(self) -> list[str]:
+        """What may be typed as this argument's value (empty: anything)."""
+        if self.complete is not None:
+            return list(self.complete() if callable(self.complete) else self.complete)
+        kind = self.options.get("type")
+        return list(self.options.get("choices") or getattr(kind, "values", None) or ())
+
+
+class Command:
+    """A verb: its name, help line, arguments and behaviour.
+
+    ``handler(engine, ns)`` runs it; a command with sub-actions (``step add``, ``run
+    start``...) has one handler per action instead, registered with ``action``, and its
+    first positional argument chooses one. ``cell`` reads a ``%%track`` cell into the
+    namespace for a command that takes one; ``cell_form`` is the command's grammar when
+    a cell is given, if it differs (``%%track run`` runs the cell)."""
+
+    __slots__ = ("actions", "args", "cell", "cell_form", "handler", "help", "name")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,  # noqa: A002
+        *args: Arg,
+        handler: Handler | None = None,
+        cell: CellReader | None = None,
+        cell_form: Command | None = None,
+    ) -> None:
+        self.name = name
+        self.help = help
+        self.args = args
+        self.handler = handler
+        self.actions: dict[str, Handler] = {}
+        self.cell = cell
+        self.cell_form = cell_form
+
+    def action(self, *names: str) -> Callable[[Handler], Handler]:
+        """Declare ``handler`` as the behaviour of the sub-actions ``names``."""
+
+        def register(handler: Handler) -> Handler:
+            for name in names:
+                self.actions[name] = handler
+            return handler
+
+        return register
+
+    def handler_for(self, ns: argparse.Namespace) -> Handler:
+        return self.actions[ns.action] if self.actions else self.handler
+
+    def arguments(self) -> list[Arg]:
+        """Every argument in the order given, the sub-action's choice first."""
+        chooser = [Arg("action", choices=list(self.actions))] if self.actions else []
+        return [*chooser, *self.args]
+
+    def option(self, flag: str) -> Arg | None:
+        return next((arg for arg in self.arguments() if flag in arg.flags), None)
+
+
+class Grammar:
+    """The commands in the order ``--help`` lists them, and the parsers built from them."""
+
+    def __init__(self, description: str, epilog: str, global_args: Sequence[Arg]) -> None:
+        self.description = description
+        self.epilog = epilog
+        self.global_args = tuple(global_args)  # accepted before and after the command word
+        self.commands: dict[str, Command] = {}
+        self._parsers: dict[tuple[str, str | None, bool], argparse.ArgumentParser] = {}
+
+    def add(self, command: Command) -> Command:
+        self.commands[command.name] = command
+        return command
+
+    def command(self, name: str, help: str, *args: Arg, **kwargs: Any):  # noqa: A002
+        """Decorator: the function below is the behaviour of this command."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(Command(name, help, *args, handler=handler, **kwargs))
+            return handler
+
+        return register
+
+    def names(self) -> list[str]:
+        return list(self.commands)
+
+    def parser(
+        self, prog: str, only: str | None = None, *, cell: bool = False
+    ) -> argparse.ArgumentParser:
+        """The parser (cached); with ``only``, only that command's is built for real."""
+        key = (prog, only, cell)
+        if key not in self._parsers:
+            self._parsers[key] = self.build_parser(prog, only, cell)
+        return self._parsers[key]
+
+    def build_parser(
+        self, prog: str, only: str | None = None, cell: bool = False
+    ) -> argparse.ArgumentParser:
+        """The parser of every command, or with ``only`` of that one alone; ``cell``: with
+        the commands' cell forms."""
+        parser = _Parser(prog=prog, description=self.description, epilog=self.epilog)
+        for arg in self.global_args:
+            arg.add_to(parser)
+        # The same options after the command word (`conductor list --json`).
+        common = _Parser(add_help=False, prog=prog)
+        for arg in self.global_args:
+            arg.add_to(common, default=argparse.SUPPRESS)
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+        for command in self.commands.values():
+            if only is not None and command.name != only:
+                continue
+            declared = command.cell_form if cell and command.cell_form else command
+            text = declared.help
+            p = sub.add_parser(command.name, help=text, description=text, parents=[common])
+            for arg in declared.arguments():
+                arg.add_to(p)
+        return parser
+
+    def command_word(self, argv: Sequence[str]) -> str | None:
+        """The first word that is neither a global option nor a global option's value."""
+        valued = {flag for arg in self.global_args if arg.takes_value for flag in arg.flags}
+        words = iter(argv)
+        for word in words:
+            if word in valued:
+                next(words, None)
+            elif not word.startswith("-"):
+                return word
+        return None
+
+    def parse(self, argv: Sequence[str], prog: str, cell: str | None = None) -> argparse.Namespace:
+        """The namespace of ``argv``; ``cell``: the text of a ``%%track`` cell, read into
+        the namespace by the command (only the commands declared with a cell take one)."""
+        word = self.command_word(argv)
+        command = self.commands.get(word or "")
+        cell_form = cell is not None and command is not None and command.cell_form is not None
+        parser = self.parser(prog, word, cell=cell_form) if command else None
+        if parser is None:
+            parser = self.parser(prog)  # help, a mistake, or no command: the full grammar
+        ns = parser.parse_args(list(argv))
+        if ns.command is None:
+            raise HelpRequested(self.parser(prog).format_help())
+        if ns.command == "help":
+            raise HelpRequested(self.help_text(ns.topic, prog))
+        if cell is not None:
+            self._read_cell(ns, cell, prog)
+        return ns
+
+    def _read_cell(self, ns: argparse.Namespace, cell: str, prog: str) -> None:
+        command = self.commands[ns.command]
+        reader = (command.cell_form or command).cell
+        if reader is None:
+            takers = [c.name for c in self.commands.values() if (c.cell_form or c).cell]
+            names = " and ".join(f"`{name}`" for name in takers)
+            raise UsageProblem(f"{prog} takes a cell only for {names}")
+        reader(ns, cell)
+
+    def help_text(self, topic: str | None, prog: str) -> str:
+        """Usage of the whole grammar, or of one command."""
+        if topic is None:
+            return self.parser(prog).format_help()
+        if topic not in self.commands:
+            raise UsageProblem(f"no command {topic!r}; commands: {', '.join(self.names())}")
+        return _subparser(self.parser(prog, topic), topic).format_help()
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:  # argparse keeps its subparsers on a private action
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)

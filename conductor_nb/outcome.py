@@ -1,0 +1,97 @@
+"""What a command produced: ``Outcome``, and ``OutcomeKind``, what its data holds.
+
+Each renderer (the terminal's in ``render``, the notebook's in ``notebook.magics``) maps
+every kind, and a test checks that none is missing: a new kind cannot fall through.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["MESSAGE_KINDS", "Outcome", "OutcomeKind"]
+
+
+class OutcomeKind(StrEnum):
+    """What an outcome's ``data`` holds."""
+
+    # tracks
+    TRACK = "track"  # one track in full (None: no track is active)
+    ENTRY = "entry"  # one registry entry (None: no track is active)
+    ENTRIES = "entries"  # registry entries
+    BOARD = "board"  # registry entries, with the board's filters in ``extra``
+    STATS = "stats"
+    ANALYTICS = "analytics"  # the summary; the Analytics object in ``extra``
+    # lists of one track's records
+    DECISIONS = "decisions"
+    ASSUMPTIONS = "assumptions"
+    STEPS = "steps"
+    RUNS = "runs"
+    ARTIFACTS = "artifacts"
+    CHECKPOINTS = "checkpoints"
+    # findings, with a one-line summary
+    PROBLEMS = "problems"
+    DAMAGE = "damage"
+    INTERRUPTED = "interrupted"
+    # one change (or one record), which the message says in a line
+    DECISION = "decision"
+    ASSUMPTION = "assumption"
+    STEP = "step"
+    RUN = "run"
+    ARTIFACT = "artifact"
+    CHECKPOINT = "checkpoint"
+    RESTORED = "restored"
+    PRUNED = "pruned"
+    RECOVERED = "recovered"
+    DEMO = "demo"
+    # documents
+    DIFF = "diff"
+    ACTIONS = "actions"  # lines of what maintenance did
+    CONTEXT = "context"
+    PROJECT = "project"
+    SCHEMA = "schema"
+
+
+# Kinds of a single change whose one-line message says it all (``data`` keeps the
+# details for --json and for notebook code).
+MESSAGE_KINDS = frozenset(
+    {
+        OutcomeKind.DECISION,
+        OutcomeKind.ASSUMPTION,
+        OutcomeKind.STEP,
+        OutcomeKind.RUN,
+        OutcomeKind.ARTIFACT,
+        OutcomeKind.CHECKPOINT,
+        OutcomeKind.RESTORED,
+        OutcomeKind.PRUNED,
+        OutcomeKind.RECOVERED,
+        OutcomeKind.DEMO,
+    }
+)
+
+
+class Outcome:
+    """What a command produced: ``data`` (JSON-ready, what --json prints), a one-line
+    ``message``, the exit code, and ``extra`` facts for renderers."""
+
+    __slots__ = ("data", "exit_code", "extra", "kind", "message")
+
+    def __init__(
+        self,
+        kind: OutcomeKind | str,
+        data: Any,
+        message: str | None = None,
+        exit_code: int = 0,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = OutcomeKind(kind)  # an unknown kind fails here, not in a renderer
+        self.data = data
+        self.message = message
+        self.exit_code = exit_code
+        self.extra = extra or {}
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind.value!r}, message={self.message!r}, exit_code={self.exit_code})"
