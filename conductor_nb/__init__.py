@@ -27,6 +27,7 @@ _EXPORTS = {
     "LockTimeout": "conductor_nb.errors",
     "PathOutsideRoot": "conductor_nb.errors",
     "RegistryMissing": "conductor_nb.errors",
+    "RootMissing": "conductor_nb.errors",
     "TrackNotFound": "conductor_nb.errors",
     "Assumption": "conductor_nb.models",
     "Decision": "conductor_nb.models",
@@ -37,6 +38,10 @@ _EXPORTS = {
     "Priority": "conductor_nb.vocab",
     "TrackStatus": "conductor_nb.vocab",
     "TrackType": "conductor_nb.vocab",
+    "TrackedRun": "conductor_nb.tracking",
+    "current_run": "conductor_nb.tracking",
+    "run": "conductor_nb.tracking",
+    "tracked_run": "conductor_nb.tracking",
 }
 
 __all__ = [
@@ -58,12 +63,17 @@ __all__ = [
     "Problem",
     "RegistryEntry",
     "RegistryMissing",
+    "RootMissing",
     "Run",
     "Step",
     "Track",
     "TrackNotFound",
     "TrackStatus",
     "TrackType",
+    "TrackedRun",
+    "current_run",
+    "run",
+    "tracked_run",
 ]
 
 
@@ -111,8 +121,10 @@ if TYPE_CHECKING:
         LockTimeout,
         PathOutsideRoot,
         RegistryMissing,
+        RootMissing,
         TrackNotFound,
     )
     from .maintenance import Problem
     from .models import Assumption, Decision, RegistryEntry, Run, Step, Track
+    from .tracking import TrackedRun, current_run, run, tracked_run
     from .vocab import Priority, TrackStatus, TrackType

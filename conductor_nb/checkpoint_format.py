@@ -50,6 +50,7 @@ __all__ = [
     "project_files",
     "project_path",
     "read_blob",
+    "read_manifest",
     "restored_track_json",
     "safe_relative",
     "track_files",
@@ -82,6 +83,7 @@ LIFECYCLE_KEYS = (
     "last_checkpoint",
     "last_checkpoint_at",
 )
+REPAIR = "conductor repair"
 PINNED_KINDS = frozenset({"milestone"})
 PROJECT_PREFIX = "project/"  # manifest prefix of project files a track registers
 # Per-process state, not the track's work: never snapshotted, never restored.
@@ -131,6 +133,32 @@ def read_blob(path: Path, size: int) -> bytes:
             str(path), f"holds {len(data)} bytes, {size} declared", "conductor checkpoint verify"
         )
     return data
+
+
+def read_manifest(path: Path, checkpoint_id: str) -> dict[str, Any]:
+    """A checkpoint's manifest, its shape checked where the readers use it (the id, the
+    file entries, the metadata, the decisions); anything else is a CorruptFile. Whether its
+    checksum and blobs hold is ``verify``'s question."""
+    manifest = files.read_json(path, fix=REPAIR, shape=dict)
+    if manifest.get("checkpoint_id") != checkpoint_id:
+        found = manifest.get("checkpoint_id")
+        raise CorruptFile(str(path), f"its checkpoint_id is {found!r}, not {checkpoint_id}", REPAIR)
+    metadata = files.require(manifest.get("metadata"), dict, path, "its metadata", REPAIR)
+    for key in ("file_count", "size_bytes"):
+        files.require(metadata.get(key), int, path, f"its metadata.{key}", REPAIR)
+    entries = files.require(manifest.get("files"), list, path, "its files", REPAIR)
+    for number, entry in enumerate(entries, 1):
+        files.require(entry, dict, path, f"file entry {number}", REPAIR)
+        for key, shape in _ENTRY_SHAPES:
+            files.require(entry.get(key), shape, path, f"file entry {number}'s {key}", REPAIR)
+    for key in ("decisions", "workflow_states", "artifacts_snapshot"):
+        items = files.require(manifest.get(key, []), list, path, f"its {key}", REPAIR)
+        for item in items:
+            files.require(item, dict, path, f"an item of its {key}", REPAIR)
+    return manifest
+
+
+_ENTRY_SHAPES = (("path", str), ("sha256", str), ("size", int), ("blob_sha256", str))
 
 
 def blob_path(folder: Path, sha: str) -> Path:
@@ -212,7 +240,9 @@ def restored_track_json(
     byte for byte the checkpoint's when the lifecycle has not moved since."""
     if snapshot is None:
         raise CorruptFile("checkpoint", "it holds no track.json", "conductor checkpoint verify")
-    restored = json.loads(snapshot)
+    # a checkpoint may hold a track.json that was already unreadable when it was taken
+    where, fix = "the checkpoint's track.json", "conductor checkpoints"  # restore another
+    restored = files.parse_json(snapshot, where, fix=fix, shape=dict)
     if current is None:
         current = {**restored, "status": status}
     changed = False

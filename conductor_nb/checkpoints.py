@@ -24,6 +24,7 @@ from .checkpoint_format import (
     project_files,
     project_path,
     read_blob,
+    read_manifest,
     restored_track_json,
     safe_relative,
     track_files,
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from .trackstore import TrackStore
 
 __all__ = ["Checkpoints"]
-
-VERIFY = "conductor checkpoint verify"
 
 
 class Checkpoints:
@@ -80,10 +79,10 @@ class Checkpoints:
         track_id = self.store.resolve(ref)
         checkpoint_id = self.resolve(track_id, checkpoint_ref)
         path = self.manifest_path(track_id, checkpoint_id)
-        manifest = files.read_json(path, fix=VERIFY, default=None)
-        if not isinstance(manifest, dict):
-            raise InvalidInput(f"track {track_id} has no checkpoint {checkpoint_id}")
-        return manifest
+        try:
+            return read_manifest(path, checkpoint_id)
+        except FileNotFoundError:
+            raise InvalidInput(f"track {track_id} has no checkpoint {checkpoint_id}") from None
 
     def resolve(self, track_id: str, checkpoint_ref: str) -> str:
         """A checkpoint id from an id, a number or 'last'."""
@@ -221,14 +220,12 @@ class Checkpoints:
         checkpoint_id = self.resolve(track_id, checkpoint_ref)
         path = self.manifest_path(track_id, checkpoint_id)
         try:
-            manifest = files.read_json(path, fix=VERIFY)
+            manifest = read_manifest(path, checkpoint_id)
         except FileNotFoundError:
             raise InvalidInput(f"track {track_id} has no checkpoint {checkpoint_id}") from None
         except CorruptFile as err:
             return [{"checkpoint": checkpoint_id, "path": str(path), "problem": err.reason}]
-        if not isinstance(manifest, dict) or manifest.get("checksum") != manifest_checksum(
-            manifest
-        ):
+        if manifest.get("checksum") != manifest_checksum(manifest):
             problem = "manifest checksum mismatch"
             return [{"checkpoint": checkpoint_id, "path": str(path), "problem": problem}]
         damage = []
@@ -429,8 +426,8 @@ def _drop_unused_blobs(txn: Transaction, folder: Path, used: set[str]) -> list[s
             blobs.append(blob.name[:-4])
     index_path = folder / "blobs" / "index.json"
     if blobs and index_path.exists():
-        index = files.read_json(index_path, fix="delete it", default={})
-        if isinstance(index, dict):
+        index = _json_object(index_path)
+        if index:
             txn.write(index_path, json.dumps({k: v for k, v in index.items() if k in used}))
     return blobs
 
@@ -492,7 +489,7 @@ class _BlobWriter:
         st = os.stat(path)
         signature = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
         cached = self.cache.get(relative)
-        if cached and cached[:4] == signature:
+        if isinstance(cached, list) and len(cached) == 5 and cached[:4] == signature:
             data, sha = None, cached[4]
         else:
             data = path.read_bytes()
@@ -515,5 +512,7 @@ class _BlobWriter:
 
 def _json_object(path: Path) -> dict[str, Any]:
     """A cache file's object, or an empty one when it is missing or not an object."""
-    value = files.read_json(path, fix="delete it", default={}) if path.exists() else {}
-    return value if isinstance(value, dict) else {}
+    try:
+        return files.read_json(path, fix="delete it", default={}, shape=dict)
+    except CorruptFile:  # a cache: a damaged one is rebuilt
+        return {}

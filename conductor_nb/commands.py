@@ -14,10 +14,11 @@ import argparse
 from collections.abc import Sequence
 
 from .board_filter import select
-from .errors import InvalidInput
+from .errors import InvalidInput, RootMissing
 from .grammar import Arg, Command, CsvChoices, Grammar, HelpRequested, UsageProblem
 from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
 from .steps import STEP_VERBS
+from .store.paths import is_root
 from .vocab import AssumptionStatus, Priority, StepType, TrackStatus, TrackType
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
@@ -49,7 +50,9 @@ GRAMMAR = Grammar(
     global_args=(
         Arg(
             "--root",
-            help="conductor root (default: $CONDUCTOR_ROOT or the nearest .claude/conductor)",
+            help="the conductor root, or a project folder holding .claude/conductor "
+            "(default: $CONDUCTOR_ROOT, else the nearest .claude/conductor from here up, "
+            "else ./.claude/conductor; `conductor root` shows the one in use)",
         ),
         Arg("--json", action="store_true", help="print JSON for machines"),
     ),
@@ -136,7 +139,15 @@ def command_names() -> list[str]:
     return GRAMMAR.names()
 
 
+# Commands that work where no root exists yet (the others say it does not, in one line).
+_WITHOUT_ROOT = frozenset({"create", "demo", "root", "schema", "help"})
+
+
 def execute(engine: Any, ns: argparse.Namespace) -> Outcome:
+    makes_root = ns.command in _WITHOUT_ROOT or (ns.command == "project" and _configures(ns))
+    if not makes_root and engine is not None and not is_root(engine.root):
+        found = engine.found_root
+        raise RootMissing(str(found.path), found.how())
     return GRAMMAR.commands[ns.command].handler_for(ns)(engine, ns)
 
 
@@ -342,9 +353,23 @@ GRAMMAR.add(
 )
 
 
+@command("root", "the root in use, and how it was found")
+def _root(engine, ns) -> Outcome:
+    found = engine.found_root
+    exists = is_root(found.path)
+    lines = [str(found.path), found.how()]
+    if not exists:
+        lines.append("it does not exist yet: `conductor create` makes it")
+    data = {"root": str(found.path), "source": found.source, "exists": exists}
+    return Outcome(K.ROOT, data, "\n".join(lines))
+
+
 @command("stats", "counts by status, type and priority")
 def _stats(engine, ns) -> Outcome:
-    return Outcome(K.STATS, engine.stats())
+    stats = engine.stats()
+    active = engine.entry(stats["active_track"]) if stats["active_track"] else None
+    extra = {"root": str(engine.root), "active_name": active and active.get("name")}
+    return Outcome(K.STATS, stats, extra=extra)
 
 
 def _moment(value: str, option: str) -> Any:
@@ -400,9 +425,14 @@ def _demo(engine, ns) -> Outcome:
     )
 
 
-@command("show", "show a track in full", *TRACK_ARGS)
+@command("show", "show a track in full, with its latest decisions and assumptions", *TRACK_ARGS)
 def _show(engine, ns) -> Outcome:
-    return Outcome(K.TRACK, engine.track(_ref(ns)), extra={"detail": True, "panel": True})
+    track = engine.track(_ref(ns))
+    extra: dict[str, Any] = {"detail": True, "panel": True}
+    if not ns.json:  # the terminal's text lists them; --json prints the track alone
+        track_id = track["track_id"]
+        extra.update(decisions=engine.decisions(track_id), assumptions=engine.assumptions(track_id))
+    return Outcome(K.TRACK, track, extra=extra)
 
 
 @command(
@@ -499,19 +529,19 @@ _step = GRAMMAR.add(
 )
 
 
-@_step.action("add")
+@_step.action("add", help="add a step to a track: step add NAME [--type T] [--description D]")
 def _step_add(engine, ns) -> Outcome:
     name = _target(ns, "a step")
     step = engine.add_step(ns.track_id, name, type=ns.type, description=ns.description)
     return Outcome(K.STEP, step, f"added {step['step_id']}")
 
 
-@_step.action("list")
+@_step.action("list", help="list a track's steps")
 def _step_list(engine, ns) -> Outcome:
     return Outcome(K.STEPS, engine.track(ns.track_id).get("steps", []))
 
 
-@_step.action(*STEP_VERBS)
+@_step.action(*STEP_VERBS, help="{action} a step: step {action} STEP (id, number or name)")
 def _step_progress(engine, ns) -> Outcome:
     target = _target(ns, "a step")
     step = engine.step(ns.track_id, target, ns.action, note=ns.note)
@@ -544,24 +574,26 @@ _run = GRAMMAR.add(
 )
 
 
-@_run.action("create")
+@_run.action("create", help="create a workflow run in a track: run create NAME")
 def _run_create(engine, ns) -> Outcome:
     run = engine.create_run(ns.track_id, ns.target, workflow=ns.workflow)
     return Outcome(K.RUN, run, f"created {run['run_id']}")
 
 
-@_run.action("list")
+@_run.action("list", help="list a track's workflow runs")
 def _run_list(engine, ns) -> Outcome:
     return Outcome(K.RUNS, engine.runs(ns.track_id))
 
 
-@_run.action("show")
+@_run.action("show", help="show a workflow run: run show RUN (id or number)")
 def _run_show(engine, ns) -> Outcome:
     target = _target(ns, "a run id or number")
     return Outcome(K.RUN, engine.run(ns.track_id, target))
 
 
-@_run.action("start", "heartbeat", "finish")
+@_run.action(
+    "start", "heartbeat", "finish", help="{action} a workflow run: run {action} RUN (id or number)"
+)
 def _run_progress(engine, ns) -> Outcome:
     target = _target(ns, "a run id or number")
     if ns.action == "start":
@@ -587,7 +619,7 @@ _artifact = GRAMMAR.add(
 )
 
 
-@_artifact.action("add")
+@_artifact.action("add", help="copy a file into a track: artifact add NAME --from FILE")
 def _artifact_add(engine, ns) -> Outcome:
     if not ns.name or not ns.source:
         raise UsageProblem("artifact add needs a NAME and --from FILE")
@@ -595,7 +627,7 @@ def _artifact_add(engine, ns) -> Outcome:
     return Outcome(K.ARTIFACT, item, f"stored {item['name']} ({item['size']} bytes)")
 
 
-@_artifact.action("list")
+@_artifact.action("list", help="list a track's artifacts")
 def _artifact_list(engine, ns) -> Outcome:
     return Outcome(K.ARTIFACTS, engine.artifacts(ns.track_id))
 
@@ -780,10 +812,15 @@ def _recover(engine, ns) -> Outcome:
 # -- maintenance -----------------------------------------------------------------------
 
 
-@command("validate", "report every disagreement between the registry and the track files")
+@command(
+    "validate",
+    "check every file of the root: damaged or unreadable files, and where the registry and "
+    "the track files disagree",
+)
 def _validate(engine, ns) -> Outcome:
     problems = [p.as_dict() for p in engine.validate()]
-    message = f"{len(problems)} problems" if problems else "no problems found"
+    where = f"in {engine.root}"
+    message = f"{len(problems)} problems {where}" if problems else f"no problems found {where}"
     return Outcome(K.PROBLEMS, problems, message, exit_code=1 if problems else 0)
 
 

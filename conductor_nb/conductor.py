@@ -23,6 +23,7 @@ from .models import (
     Step,
     Track,
 )
+from .tracking import TrackedRun
 
 __all__ = ["Conductor"]
 
@@ -245,7 +246,22 @@ class Conductor:
     ) -> Run:
         return _as(Run, self.engine.create_run(track, name, workflow=workflow), "run.json")
 
+    def run(
+        self,
+        name: str = "run",
+        *,
+        track: str | None = None,
+        workflow: str | None = None,
+        heartbeat_every: float = 60.0,
+    ) -> TrackedRun:
+        """A new run of ``track`` (default: the active one) for a ``with`` block: running
+        inside it, then completed, failed or interrupted (see ``conductor_nb.tracking``)."""
+        return TrackedRun(
+            self.engine, name, track=track, workflow=workflow, heartbeat_every=heartbeat_every
+        )
+
     def start_run(self, run: str, *, track: str | None = None) -> Run:
+        """Start an existing pending run (``create_run``)."""
         return _as(Run, self.engine.set_run_status(track, run, "running"), "run.json")
 
     def heartbeat(self, run: str, *, track: str | None = None) -> Run:

@@ -10,21 +10,21 @@ track's effective context, per the seed's table.
 
 from __future__ import annotations
 
-import json
-
-from .errors import InvalidInput
+from .errors import CorruptFile, InvalidInput
 from .store import files
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from .artifacts import Artifacts
     from .trackstore import TrackStore
 
-__all__ = ["PROJECT_FILE", "ProjectContext", "parse_agent", "resolve"]
+__all__ = ["PROJECT_FILE", "ProjectContext", "parse_agent", "read_project", "resolve"]
 
 PROJECT_FILE = "project.json"
+REPAIR = "conductor repair"
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -41,6 +41,19 @@ def _agents(value: Any, what: str) -> dict[str, dict[str, Any]]:
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise InvalidInput(f"{what} must map agent names to objects")
     return value
+
+
+def read_project(path: Path) -> dict[str, Any]:
+    """project.json (``{}`` when there is none), refused as a CorruptFile when it is not
+    an object whose rules and stack are lists of text and whose agents are objects."""
+    config = files.read_json(path, fix=REPAIR, default={}, shape=dict)
+    try:
+        _strings(config.get("rules"), "its rules")
+        _strings(config.get("stack"), "its stack")
+        _agents(config.get("agents"), "its agents")
+    except InvalidInput as err:
+        raise CorruptFile(str(path), err.message, REPAIR) from None
+    return config
 
 
 def resolve(project: dict[str, Any], track: dict[str, Any]) -> dict[str, Any]:
@@ -80,11 +93,7 @@ class ProjectContext:
         self.artifacts = artifacts
 
     def project_config(self) -> dict[str, Any]:
-        path = self.store.root / PROJECT_FILE
-        config = files.read_json(path, fix=f"fix or remove {path}", default={})
-        if not isinstance(config, dict):
-            raise InvalidInput(f"{path} must hold a JSON object")
-        return config
+        return read_project(self.store.root / PROJECT_FILE)
 
     def configure_project(
         self,
@@ -154,10 +163,9 @@ def parse_agent(text: str) -> tuple[str, dict[str, Any]]:
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise InvalidInput(f"agent settings must look like NAME=JSON (got {text!r})")
-    try:
-        config = json.loads(raw)
-    except json.JSONDecodeError:
-        raise InvalidInput(f"agent settings for {name!r} are not valid JSON") from None
-    if not isinstance(config, dict):
-        raise InvalidInput(f"agent settings for {name!r} must be a JSON object")
+    try:  # read as project.json will be: no NaN, no nesting beyond the decoder
+        config = files.parse_json(raw.encode("utf-8", "surrogatepass"), name, fix="", shape=dict)
+    except CorruptFile as err:
+        message = f"agent settings for {name!r} must be a JSON object ({err.reason})"
+        raise InvalidInput(message) from None
     return name.strip(), config

@@ -119,9 +119,12 @@ class Editing:
 
         ``status`` goes through the lifecycle like the matching verb would."""
         if field not in UPDATABLE:
-            raise InvalidInput(
-                f"field {field!r} cannot be updated; updatable: {', '.join(UPDATABLE)}"
-            )
+            from .grammar import suggest  # only on a mistake
+
+            hint = suggest(field, list(UPDATABLE))
+            if not hint.startswith(": did"):
+                hint = f"; updatable: {', '.join(UPDATABLE)}"
+            raise InvalidInput(f"field {field!r} cannot be updated{hint}")
         if field == "status":
             return self.transitions.set_status(ref, value)
         parsed = parse_field(field, value)

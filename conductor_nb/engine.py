@@ -25,6 +25,7 @@ from .legacy import LegacySnapshots
 from .maintenance import Maintenance
 from .notes import Notes
 from .recovery import Recovery
+from .run_records import RunRecords
 from .runs import Runs
 from .steps import STEP_VERBS, Steps
 from .trackstore import TrackStore
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from .store.paths import FoundRoot
     from .store.tree import Tree
 
 __all__ = ["Engine"]
@@ -71,6 +73,7 @@ class Engine:
         store = TrackStore(root, lock_timeout=lock_timeout, clock=clock, actor=actor)
         self.store = store
         self.workflows = Runs(store)
+        self.run_records = RunRecords(store, self.workflows)
         self.checkpointing = Checkpoints(store, self.workflows)
         auto = AutoCheckpoints(store, self.checkpointing)
         self.transitions = Transitions(store, auto)
@@ -95,6 +98,11 @@ class Engine:
     @property
     def root(self) -> Path:
         return self.store.root
+
+    @property
+    def found_root(self) -> FoundRoot:
+        """The root and how it was found (option, environment, ancestor, default)."""
+        return self.store.found
 
     @property
     def tree(self) -> Tree:
@@ -164,6 +172,10 @@ class Engine:
     create_run = _verb("workflows", Runs.create)
     set_run_status = _verb("workflows", Runs.set_status)
     heartbeat = _verb("workflows", Runs.heartbeat)
+    log_metrics = _verb("run_records", RunRecords.log)
+    run_metrics = _verb("run_records", RunRecords.metrics)
+    log_params = _verb("run_records", RunRecords.log_params)
+    add_run_artifact = _verb("run_records", RunRecords.add_artifact)
 
     # -- checkpoints --------------------------------------------------------------------
 

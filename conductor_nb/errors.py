@@ -11,7 +11,8 @@
      ├── PathOutsideRoot        (ValueError)
      ├── LockTimeout            (TimeoutError)
      ├── CorruptFile
-     └── RegistryMissing
+     ├── RegistryMissing
+     └── RootMissing
 
 Every error carries a message that says what went wrong and, where there is one,
 the command that fixes it (``hint``). The CLI prints ``str(err)`` as one line;
@@ -32,8 +33,16 @@ __all__ = [
     "LockTimeout",
     "PathOutsideRoot",
     "RegistryMissing",
+    "RootMissing",
     "TrackNotFound",
+    "track_label",
 ]
+
+
+def track_label(track_id: str, name: str | None = None) -> str:
+    """A track as users name it: ``'Docs refresh' (track-docs-refresh-1796038993944)``
+    (the whole id, so it can be pasted); the id alone when the name is not known."""
+    return f"'{name}' ({track_id})" if name else f"track {track_id}"
 
 
 class ConductorError(Exception):
@@ -81,10 +90,12 @@ class AmbiguousTrackRef(ConductorError, LookupError):
 class InvalidTransition(ConductorError, ValueError):
     """The track's status does not allow the requested change."""
 
-    def __init__(self, track_id: str, status: str, action: str, allowed: list[str]) -> None:
+    def __init__(
+        self, track_id: str, status: str, action: str, allowed: list[str], name: str | None = None
+    ) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none (the track is archived)"
         super().__init__(
-            f"cannot {action} track {track_id}: it is {status}; "
+            f"cannot {action} {track_label(track_id, name)}: it is {status}; "
             f"allowed from {status}: {allowed_text}"
         )
         self.track_id = track_id
@@ -96,9 +107,10 @@ class InvalidTransition(ConductorError, ValueError):
 class ActiveTrackExists(ConductorError):
     """Another track is active and only one may be."""
 
-    def __init__(self, active_id: str, wanted_id: str) -> None:
+    def __init__(self, active_id: str, wanted_id: str, active_name: str | None = None) -> None:
         super().__init__(
-            f"track {active_id} is active; only one track can be active at a time",
+            f"{track_label(active_id, active_name)} is active; "
+            "only one track can be active at a time",
             hint=f"use `conductor switch --to {wanted_id}` or `activate --force`",
         )
         self.active_id = active_id
@@ -163,5 +175,16 @@ class RegistryMissing(ConductorError):
     def __init__(self, path: str) -> None:
         super().__init__(
             f"{path} is missing but track folders exist", hint="run `conductor rebuild`"
+        )
+        self.path = path
+
+
+class RootMissing(ConductorError):
+    """A command that reads tracks was given a root that does not exist."""
+
+    def __init__(self, path: str, how: str) -> None:
+        super().__init__(
+            f"no conductor root at {path} ({how})",
+            hint="`conductor create` makes one there, or give --root",
         )
         self.path = path

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     Handler = Callable[..., Any]  # (engine, parsed namespace) -> Outcome
     CellReader = Callable[[argparse.Namespace, str], None]
 
-__all__ = ["Arg", "Command", "CsvChoices", "Grammar", "HelpRequested", "UsageProblem"]
+__all__ = ["Arg", "Command", "CsvChoices", "Grammar", "HelpRequested", "UsageProblem", "suggest"]
 
 
 class UsageProblem(ConductorError):
@@ -54,6 +54,26 @@ class _Parser(argparse.ArgumentParser):
     def print_help(self, file=None) -> None:
         raise HelpRequested(self.format_help())
 
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside the choices: the closest ones, not the whole list."""
+        if action.choices is None or value in action.choices:
+            return
+        what = "command" if isinstance(action, argparse._SubParsersAction) else "choice"
+        hint = suggest(str(value), list(action.choices))
+        raise argparse.ArgumentError(action, f"invalid {what} {value!r}{hint}")
+
+
+def suggest(value: str, choices: Sequence[str]) -> str:
+    """ "did you mean `x`?" with the choices closest to ``value``, else the choices."""
+    import difflib  # only on a mistake
+
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=3, cutoff=0.75)
+    if close:
+        return ": did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+    if len(choices) > 12:
+        return ""
+    return "; one of: " + ", ".join(str(c) for c in choices)
+
 
 class CsvChoices:
     """An option's type: comma-separated values, each one of ``values``."""
@@ -67,9 +87,10 @@ class CsvChoices:
         items = [item.strip() for item in text.split(",") if item.strip()]
         for item in items:
             if item not in self.values:
-                raise argparse.ArgumentTypeError(
-                    f"{item!r} is not one of: {', '.join(self.values)}"
-                )
+                hint = suggest(item, self.values)
+                if not hint.startswith(": did"):
+                    hint = f" is not one of: {', '.join(self.values)}"
+                raise argparse.ArgumentTypeError(f"{item!r}{hint}")
         return items
 
 
@@ -96,6 +117,7 @@ class Arg:
         options = {**self.options, **overrides}
         if callable(options.get("help")):
             options["help"] = options["help"]()
+        options["help"] = _with_default(options.get("help"), options.get("default"))
         parser.add_argument(*self.flags, **options)
 
     def with_options(self, **options: Any) -> Arg:
@@ -114,6 +136,19 @@ class Arg:
         return list(self.options.get("choices") or getattr(kind, "values", None) or ())
 
 
+def _with_default(text: str | None, default: Any) -> str | None:
+    """The help line, saying the default when there is one worth saying."""
+    if (
+        text == argparse.SUPPRESS
+        or default in (None, False, "", [])
+        or default is argparse.SUPPRESS
+    ):
+        return text
+    if text and "default" in text:
+        return text
+    return f"{text} (default: {default})" if text else f"default: {default}"
+
+
 class Command:
     """A verb: its name, help line, arguments and behaviour.
 
@@ -123,7 +158,7 @@ class Command:
     namespace for a command that takes one; ``cell_form`` is the command's grammar when
     a cell is given, if it differs (``%%track run`` runs the cell)."""
 
-    __slots__ = ("actions", "args", "cell", "cell_form", "handler", "help", "name")
+    __slots__ = ("action_help", "actions", "args", "cell", "cell_form", "handler", "help", "name")
 
     def __init__(
         self,
@@ -139,15 +174,19 @@ class Command:
         self.args = args
         self.handler = handler
         self.actions: dict[str, Handler] = {}
+        self.action_help: dict[str, str] = {}
         self.cell = cell
         self.cell_form = cell_form
 
-    def action(self, *names: str) -> Callable[[Handler], Handler]:
-        """Declare ``handler`` as the behaviour of the sub-actions ``names``."""
+    def action(self, *names: str, help: str | None = None) -> Callable[[Handler], Handler]:  # noqa: A002
+        """Declare ``handler`` as the behaviour of the sub-actions ``names`` (``help``: what
+        ``step add --help`` says; ``{action}`` in it is the sub-action's name)."""
 
         def register(handler: Handler) -> Handler:
             for name in names:
                 self.actions[name] = handler
+                if help:
+                    self.action_help[name] = help.format(action=name)
             return handler
 
         return register
@@ -239,6 +278,8 @@ class Grammar:
         word = self.command_word(argv)
         command = self.commands.get(word or "")
         cell_form = cell is not None and command is not None and command.cell_form is not None
+        if command is not None and command.actions and ("-h" in argv or "--help" in argv):
+            self._action_help(command, argv, prog)  # `step add --help`: the add form
         parser = self.parser(prog, word, cell=cell_form) if command else None
         if parser is None:
             parser = self.parser(prog)  # help, a mistake, or no command: the full grammar
@@ -250,6 +291,19 @@ class Grammar:
         if cell is not None:
             self._read_cell(ns, cell, prog)
         return ns
+
+    def _action_help(self, command: Command, argv: Sequence[str], prog: str) -> None:
+        """Raise the help of the sub-action named after the command word, if one is."""
+        words = [w for w in argv if not w.startswith("-")]
+        after = words[words.index(command.name) + 1 :] if command.name in words else []
+        if not after or after[0] not in command.actions:
+            return
+        action = after[0]
+        text = command.action_help.get(action, f"{command.name} {action}: {command.help}")
+        parser = _Parser(prog=f"{prog} {command.name} {action}", description=text)
+        for arg in (*self.global_args, *command.args):
+            arg.add_to(parser)
+        raise HelpRequested(parser.format_help())
 
     def _read_cell(self, ns: argparse.Namespace, cell: str, prog: str) -> None:
         command = self.commands[ns.command]
@@ -265,7 +319,7 @@ class Grammar:
         if topic is None:
             return self.parser(prog).format_help()
         if topic not in self.commands:
-            raise UsageProblem(f"no command {topic!r}; commands: {', '.join(self.names())}")
+            raise UsageProblem(f"no command {topic!r}{suggest(topic, self.names())}")
         return _subparser(self.parser(prog, topic), topic).format_help()
 
 

@@ -1,5 +1,6 @@
 """A lease held for as long as a script or a kernel works in a track: taken at the
-start, renewed from a daemon thread, released at the end."""
+start, renewed from a daemon thread (``Heartbeat``, also a tracked run's), released at
+the end."""
 
 from __future__ import annotations
 
@@ -10,11 +11,42 @@ from .errors import ConductorError
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .leases import Leases
 
-__all__ = ["LeaseKeeper"]
+__all__ = ["Heartbeat", "LeaseKeeper"]
 
 log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Calls ``beat`` every ``every`` seconds from a daemon thread until ``stop``: the
+    heartbeat of a track's lease (``LeaseKeeper``) and of a tracked run (``tracking``)."""
+
+    def __init__(self, beat: Callable[[], object], what: str, *, every: float) -> None:
+        self.beat = beat
+        self.what = what
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="conductor-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        # A missed heartbeat is not fatal (the next one may work, and a holder goes stale
+        # only after many minutes), so the thread says what it skipped and goes on.
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+            except (ConductorError, OSError) as exc:
+                log.warning("skipped a heartbeat of %s: %s", self.what, exc)
+            except Exception:
+                log.exception("skipped a heartbeat of %s", self.what)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
 
 
 class LeaseKeeper:
@@ -24,23 +56,11 @@ class LeaseKeeper:
         self.leases = leases
         self.track_id = track_id
         self.every = every
-        self._stop = threading.Event()
         leases.take(track_id, holder="python")
-        self._thread = threading.Thread(target=self._beat, name="conductor-lease", daemon=True)
-        self._thread.start()
-
-    def _beat(self) -> None:
-        # A missed heartbeat is not fatal (the next one may work, and a lease goes stale
-        # only after many minutes), so the thread says what it skipped and goes on.
-        while not self._stop.wait(self.every):
-            try:
-                self.leases.renew(self.track_id)
-            except (ConductorError, OSError) as exc:
-                log.warning("skipped a heartbeat of the lease on %s: %s", self.track_id, exc)
-            except Exception:
-                log.exception("skipped a heartbeat of the lease on %s", self.track_id)
+        self._heartbeat = Heartbeat(
+            lambda: leases.renew(track_id), f"the lease on {track_id}", every=every
+        )
 
     def release(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._heartbeat.stop()
         self.leases.release(self.track_id)

@@ -65,8 +65,6 @@ class Leases:
             txn.delete(self.tree.track_file(track_id, LEASE_FILE))
 
     def of(self, track_id: str) -> dict[str, Any] | None:
-        """The track's lease record, if it has one."""
-        record = files.read_json(
-            self.tree.track_file(track_id, LEASE_FILE), fix="conductor recover", default=None
-        )
-        return record if isinstance(record, dict) else None
+        """The track's lease record, if it has one (a damaged one is a CorruptFile)."""
+        path = self.tree.track_file(track_id, LEASE_FILE)
+        return files.read_json(path, fix="conductor repair", default=None, shape=dict)

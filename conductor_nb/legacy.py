@@ -6,10 +6,10 @@ so they can be read but not restored; a track is linked to one through its
 from __future__ import annotations
 
 import gzip
-import json
 import re
 
 from .errors import CorruptFile, InvalidInput
+from .store import files
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["SNAPSHOT_RE", "LegacySnapshots", "read_snapshot"]
 
 SNAPSHOT_RE = re.compile(r"snap-[a-z]+-[0-9]{10,16}-[a-z0-9]{1,12}")
+REPAIR = "conductor repair"
 MAX_BYTES = 32 * 1024 * 1024  # a snapshot is a few KB: refuse to inflate anything huge
 
 
@@ -29,15 +30,11 @@ def read_snapshot(path: Path) -> dict[str, Any]:
         with gzip.open(path, "rb") as raw:
             data = raw.read(MAX_BYTES + 1)
     except (OSError, EOFError) as exc:
-        raise CorruptFile(str(path), f"not a readable gzip file ({exc})", "remove it") from None
+        raise CorruptFile(str(path), f"not a readable gzip file ({exc})", REPAIR) from None
     if len(data) > MAX_BYTES:
-        raise CorruptFile(str(path), f"inflates beyond {MAX_BYTES} bytes", "remove it")
-    try:
-        snapshot = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptFile(str(path), f"not JSON ({exc})", "remove it") from None
-    if not isinstance(snapshot, dict):
-        raise CorruptFile(str(path), "not a JSON object", "remove it")
+        raise CorruptFile(str(path), f"inflates beyond {MAX_BYTES} bytes", REPAIR)
+    snapshot = files.parse_json(data, path, fix=REPAIR, shape=dict)
+    files.require(snapshot.get("retention") or {}, dict, path, "its retention", REPAIR)
     return snapshot
 
 

@@ -100,12 +100,13 @@ STAMPS: dict[S, str] = {
 }
 
 
-def plan(track_id: str, status: str, verb: str) -> list[tuple[S, S]]:
-    """Return the transitions ``verb`` makes from ``status``, or raise InvalidTransition."""
+def plan(track_id: str, status: str, verb: str, name: str | None = None) -> list[tuple[S, S]]:
+    """Return the transitions ``verb`` makes from ``status``, or raise InvalidTransition
+    (naming the track by ``name`` and id)."""
     action = ACTIONS[verb]
     current = S(status)
     if verb == "activate" and current is S.DRAFT:
         return [(S.DRAFT, S.READY), (S.READY, S.ACTIVE)]
     if current not in action.sources:
-        raise InvalidTransition(track_id, current, verb, VERBS_FROM[current])
+        raise InvalidTransition(track_id, current, verb, VERBS_FROM[current], name)
     return [(current, action.target)]

@@ -4,7 +4,9 @@ and the track files (trees written by the original tool have several)."""
 from __future__ import annotations
 
 from collections import namedtuple
+from datetime import UTC
 
+from .damage import find_damage, mend
 from .errors import ConductorError, CorruptFile, RegistryMissing, TrackIdMismatch
 from .store import files
 from .store.paths import TRACK_ID_RE
@@ -48,20 +50,41 @@ class Maintenance:
         self.transitions = transitions
 
     def validate(self) -> list[Problem]:
+        """Every disagreement between the registry and the track files, and every file of
+        the tree that cannot be read or has the wrong shape (an fsck: see ``damage``)."""
         problems: list[Problem] = []
+        folders = list(track_folders(self.tree.tracks_dir))
         try:
-            registry = self.tree.load_registry()
+            registry = self._registry(problems)
         except (CorruptFile, RegistryMissing) as err:
-            return [Problem("registry", None, str(err.message), REBUILD)]
+            problems.append(Problem("registry", None, str(err.message), REBUILD))
+            return problems + self._damage(folders)
         for key, entry in registry.tracks.items():
             problems += self._check_entry(key, entry)
-        for name in track_folders(self.tree.tracks_dir):
+        for name in folders:
             if name not in registry.tracks:
                 problems.append(
                     Problem("orphan-folder", name, f"{name}/ is not in the registry", REPAIR)
                 )
         problems += _check_metadata(registry)
-        return problems
+        return problems + self._damage(_in_order(registry, folders))
+
+    def _registry(self, problems: list[Problem]) -> RegistryDoc:
+        """The registry; a journal that cannot be read is reported and the registry read
+        as it is (the journal is not replayed)."""
+        try:
+            return self.tree.load_registry()
+        except CorruptFile as err:
+            if err.path != str(self.tree.journal_path):
+                raise
+            problems.append(Problem("corrupt-file", None, err.message, REPAIR))
+        return self.tree.registry.load()
+
+    def _damage(self, track_ids: list[str]) -> list[Problem]:
+        return [
+            Problem("corrupt-file", d.track_id, d.error.message, REPAIR)
+            for d in find_damage(self.store, [t for t in track_ids if TRACK_ID_RE.fullmatch(t)])
+        ]
 
     def _check_entry(self, key: str, entry: dict[str, Any]) -> list[Problem]:
         found: list[Problem] = []
@@ -113,46 +136,59 @@ class Maintenance:
         return found
 
     def repair(self) -> list[str]:
-        """Bring every track.json in line with the registry and the counts with the entries;
-        a copy of everything replaced is kept in backups/. Returns what was done."""
-        done: list[str] = []
+        """Mend what ``validate`` reports: every track.json in line with the registry, the
+        counts with the entries, every damaged file replaced (see ``damage``); a copy of
+        everything replaced is kept in backups/. Returns what was done. The registry is
+        rewritten only when something in it changed: the rest of a tree stays byte for byte."""
+        done = self._set_aside_journal()
         with self.tree.transaction() as txn:
             registry = txn.registry
             # checked first: saving a repaired track recounts the metadata as it goes
             drifted = bool(_check_metadata(registry))
+            folders = list(track_folders(self.tree.tracks_dir))
+            sound = [name for name in folders if TRACK_ID_RE.fullmatch(name)]
+            done += [mend(self.store, txn, d) for d in find_damage(self.store, sound)]
             for track_id, entry in list(registry.tracks.items()):
-                if not TRACK_ID_RE.fullmatch(track_id) or entry.get("track_id") != track_id:
-                    continue
-                done += self._repair_context_lists(txn, track_id)
-                done += self._repair_track(txn, track_id, entry)
-            for name in list(track_folders(self.tree.tracks_dir)):
-                if name not in registry.tracks:
-                    done += self._adopt_folder(txn, name)
-            done += self._one_active(txn)
+                if TRACK_ID_RE.fullmatch(track_id) and entry.get("track_id") == track_id:
+                    done += self._repair_track(txn, track_id, entry)
+            changed = [
+                a
+                for name in folders
+                if name not in registry.tracks
+                for a in self._adopt_folder(txn, name)
+            ]
+            changed += self._one_active(txn)
             if drifted or _check_metadata(registry):
-                done.append("recounted the registry metadata")
+                changed.append("recounted the registry metadata")
             active = registry.ids(status=TrackStatus.ACTIVE)
             if registry.active_track != (active[0] if active else None):
                 registry.set_active(active[0] if active else None)
-                done.append(f"active track pointer set to {registry.active_track}")
-            if done:  # a sound tree is left byte for byte as it was
+                changed.append(f"active track pointer set to {registry.active_track}")
+            if changed:
                 registry.refresh_metadata(self.store.stamp())
                 txn.registry_changed = True
-        return done
+        return done + changed
 
-    def _repair_context_lists(self, txn: Transaction, track_id: str) -> list[str]:
-        """A corrupt decisions.json or assumptions.json is moved to backups/ and restarted
-        empty (its bytes stay recoverable there)."""
-        done = []
-        for name in ("decisions.json", "assumptions.json"):
-            path = self.tree.track_file(track_id, "context", name)
+    def _set_aside_journal(self) -> list[str]:
+        """A journal that cannot be read is moved to backups/ (under the lock, before any
+        transaction would refuse it). Whether its change reached the commit point cannot
+        be known: if it did, the registry holds it and repair then brings track.json in
+        line; the other files it would have written are in the kept copy."""
+        path = self.tree.journal_path
+        with self.tree.lock:
             try:
-                self.store.read_list(track_id, name, txn)
+                self.tree.read_journal()
+                return []
             except CorruptFile as err:
-                backup = self.store.backup(txn, path, f"{track_id}-{name}")
-                txn.write(path, "[]")
-                done.append(f"{track_id}: {name} was unreadable ({err.reason}); kept as {backup}")
-        return done
+                stamp = self.store.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                backup = self.tree.backups_dir / f"{stamp}-{path.name.lstrip('.')}"
+                self.tree.backups_dir.mkdir(parents=True, exist_ok=True)
+                files.atomic_write(backup, path.read_bytes())
+                files.remove_quietly(path)
+                files.fsync_dir(path.parent)
+                return [
+                    f"the journal was unreadable ({err.reason}); kept as {backup}, not replayed"
+                ]
 
     def _repair_track(self, txn: Transaction, track_id: str, entry: dict[str, Any]) -> list[str]:
         path = self.tree.track_file(track_id, "track.json")
@@ -232,6 +268,14 @@ class Maintenance:
             doc.refresh_metadata(self.store.stamp())
         done.append(f"registry rebuilt with {len(doc.tracks)} tracks")
         return done
+
+
+def _in_order(registry: RegistryDoc, folders: list[str]) -> list[str]:
+    """Track folders, those in the registry first and in its order."""
+    present = set(folders)
+    return [t for t in registry.tracks if t in present] + [
+        f for f in folders if f not in registry.tracks
+    ]
 
 
 def _created_order(tracks_dir: Path) -> Callable[[str], str]:

@@ -392,6 +392,12 @@ class Run(_Model):
     duration_ms: int | None = None
     outcome: RunOutcome | None = None
     holder: Lease | None = None
+    # Written by tracked runs (conductor_nb.tracking); the original tool has none of them.
+    parent_run_id: str | None = None
+    parent_track_id: str | None = None
+    params: dict[str, Any] | None = None
+    metrics: dict[str, float] | None = None  # the latest value of each, once finished
+    artifacts: list[Artifact] | None = None
 
 
 def track_json_schema() -> dict[str, Any]:

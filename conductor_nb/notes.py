@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import InvalidInput
+from .errors import InvalidInput, track_label
 from .inputs import check_text
 from .tracks import next_number
 from .vocab import AssumptionStatus, parse_choice
@@ -92,7 +92,10 @@ class Notes:
             track, items = self._open(txn, ref, ASSUMPTIONS)
             found = next((a for a in items if a.get("id") == assumption_id), None)
             if found is None:
-                raise InvalidInput(f"track {track['track_id']} has no assumption {assumption_id!r}")
+                raise InvalidInput(
+                    f"{track_label(track['track_id'], track.get('name'))} "
+                    f"has no assumption {assumption_id!r}"
+                )
             found["status"] = status
             found["updated_at"] = self.store.stamp()
             if note:

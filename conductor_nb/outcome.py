@@ -47,6 +47,7 @@ class OutcomeKind(StrEnum):
     PRUNED = "pruned"
     RECOVERED = "recovered"
     DEMO = "demo"
+    ROOT = "root"  # the root in use and how it was found
     # documents
     DIFF = "diff"
     ACTIONS = "actions"  # lines of what maintenance did
@@ -69,6 +70,7 @@ MESSAGE_KINDS = frozenset(
         OutcomeKind.PRUNED,
         OutcomeKind.RECOVERED,
         OutcomeKind.DEMO,
+        OutcomeKind.ROOT,
     }
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from .errors import track_label
 from .lifecycle import transition_verbs
 from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
 
@@ -14,29 +15,67 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["RENDERERS", "board_table", "entries_table", "render", "table", "track_block"]
+__all__ = [
+    "RENDERERS",
+    "board_table",
+    "entries_table",
+    "notes_block",
+    "render",
+    "table",
+    "track_block",
+]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Aligned columns; long cells are cut, except in the last column (nothing follows it)."""
+    """Aligned columns, padded by display width (a CJK character or an emoji takes two
+    columns); long cells are cut, except in the last column (nothing follows it)."""
     last = len(headers) - 1
-    cells = [[_cell(v, whole=i == last) for i, v in enumerate(row)] for row in rows]
+    texts = [[_text(v) for v in row] for row in rows]
+    width = _width_of(all(t.isascii() for row in texts for t in row))
+    cells = [[_cut(t, width) if i != last else t for i, t in enumerate(row)] for row in texts]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
+            widths[i] = max(widths[i], width(value))
     line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line.rstrip()]
     for row in cells:
-        out.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        padded = (v + " " * (w - width(v)) for v, w in zip(row, widths, strict=True))
+        out.append("  ".join(padded).rstrip())
     return "\n".join(out)
 
 
-def _cell(value: Any, *, whole: bool = False) -> str:
-    if value is None:
-        return "-"
-    text = str(value).replace("\n", " ")
-    return text if whole or len(text) <= 60 else text[:57] + "..."
+def _width_of(ascii_only: bool) -> Callable[[str], int]:
+    """The display width of a cell: its length when every cell is ASCII, else wcwidth's
+    (imported only then: it costs the CLI ~20 ms)."""
+    if ascii_only:
+        return len
+    from wcwidth import wcswidth
+
+    def width(text: str) -> int:
+        columns = wcswidth(text)
+        return columns if columns >= 0 else len(text)  # a control character: count it
+
+    return width
+
+
+_CUT = 60
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None else str(value).replace("\n", " ")
+
+
+def _cut(text: str, width: Callable[[str], int]) -> str:
+    """``text`` cut to at most _CUT columns, ending with "..." when cut."""
+    if width(text) <= _CUT:
+        return text
+    if width is len:
+        return text[: _CUT - 3] + "..."
+    text = text[: _CUT * 4]
+    while width(text) > _CUT - 3:
+        text = text[:-1]
+    return text + "..."
 
 
 def _short_time(value: Any) -> str:
@@ -48,6 +87,38 @@ def _percent(progress: Any) -> str:
         return "-"
     done, total = progress.get("completed_steps", 0), progress.get("total_steps", 0)
     return f"{progress.get('percentage', 0):g}% ({done}/{total})" if total else "-"
+
+
+def _progress(progress: Any) -> str:
+    """A track's progress in words: "no steps" rather than 0% of 0."""
+    if isinstance(progress, dict) and not progress.get("total_steps"):
+        return "no steps"
+    return _percent(progress)
+
+
+def _times_paused(count: int) -> str:
+    return {0: "never paused", 1: "paused once"}.get(count, f"paused {count} times")
+
+
+def notes_block(decisions: Sequence[dict[str, Any]], assumptions: Sequence[dict[str, Any]]) -> str:
+    """The latest decisions and assumptions of a track, and how many there are."""
+    lines = []
+    for label, items, row in (
+        (
+            "decisions",
+            decisions,
+            lambda d: f"{_short_time(d.get('timestamp'))}  {d.get('summary')}",
+        ),
+        ("assumptions", assumptions, lambda a: f"{a.get('status', '-'):<11} {a.get('statement')}"),
+    ):
+        latest = list(items)[-_LATEST:]
+        more = f", the latest {len(latest)}" if len(items) > len(latest) else ""
+        lines.append(f"{label}: {len(items)}{more}" if items else f"{label}: none")
+        lines += [f"  {row(item)}" for item in reversed(latest)]
+    return "\n".join(lines)
+
+
+_LATEST = 3  # decisions and assumptions `conductor show` lists
 
 
 def entries_table(entries: Sequence[dict[str, Any]]) -> str:
@@ -92,7 +163,7 @@ def track_block(track: dict[str, Any], detail: bool) -> str:
         f"  id        {track.get('track_id')}",
         f"  type      {track.get('type')}   priority {track.get('priority')}",
         f"  goal      {context.get('goal') or '-'}",
-        f"  progress  {_percent(track.get('progress'))}",
+        f"  progress  {_progress(track.get('progress'))}",
         f"  created   {_short_time(track.get('created_at'))}"
         f"   updated {_short_time(track.get('updated_at'))}",
     ]
@@ -107,7 +178,7 @@ def track_block(track: dict[str, Any], detail: bool) -> str:
     metrics = track.get("metrics") or {}
     if metrics.get("active_duration_ms") is not None:
         hours = metrics["active_duration_ms"] / 3_600_000
-        lines.append(f"  active    {hours:.1f} h, paused {metrics.get('pause_count', 0)} times")
+        lines.append(f"  active    {hours:.1f} h, {_times_paused(metrics.get('pause_count') or 0)}")
     for criterion in context.get("success_criteria") or []:
         lines.append(f"  criterion {criterion}")
     steps = track.get("steps") or []
@@ -190,8 +261,11 @@ _REPORTS: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple]]] = {
 }
 
 
-def _stats(data: dict[str, Any]) -> str:
-    lines = [f"total {data['total']}, active: {data['active_track'] or 'none'}"]
+def _stats(data: dict[str, Any], extra: dict[str, Any]) -> str:
+    lines = [f"root {extra['root']}"] if extra.get("root") else []
+    active = data["active_track"]
+    named = track_label(active, extra.get("active_name")) if active else "none"
+    lines.append(f"total {data['total']}, active: {named}")
     for group in ("by_status", "by_type", "by_priority"):
         counts = ", ".join(f"{k} {v}" for k, v in data[group].items() if v)
         lines.append(f"{group.replace('_', ' ')}: {counts or '-'}")
@@ -221,6 +295,8 @@ def _track(outcome: Outcome) -> str:
     if outcome.data is None:
         return str(outcome.message)
     block = track_block(outcome.data, outcome.extra.get("detail", False))
+    if "decisions" in outcome.extra:
+        block += "\n" + notes_block(outcome.extra["decisions"], outcome.extra["assumptions"])
     return f"{outcome.message}\n{block}" if outcome.message else block
 
 
@@ -241,7 +317,7 @@ RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
     K.BOARD: lambda o: board_table(o.data),
     K.ENTRY: lambda o: o.message or entries_table([o.data]),
     K.TRACK: _track,
-    K.STATS: lambda o: _stats(o.data),
+    K.STATS: lambda o: _stats(o.data, o.extra),
     K.ANALYTICS: lambda o: str(o.message),
     K.DIFF: lambda o: _diff(o.data),
     K.ACTIONS: lambda o: "\n".join(o.data) if o.data else str(o.message),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import InvalidInput
+from .errors import CorruptFile, InvalidInput
 from .holders import process_record
 from .store import files
 from .store.paths import RUN_ID_RE, slugify
@@ -14,6 +14,7 @@ from .vocab import RunStatus as R
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from .store.tree import Transaction
@@ -27,7 +28,17 @@ RUN_TRANSITIONS: dict[R, frozenset[R]] = {
     R.FAILED: frozenset(),
 }
 
-__all__ = ["RUN_TRANSITIONS", "Runs"]
+__all__ = ["RUN_TRANSITIONS", "Runs", "read_run"]
+
+
+def read_run(path: Path, run_id: str, *, default: Any = FileNotFoundError) -> dict[str, Any]:
+    """A run.json: an object whose run_id is its folder's name, else a CorruptFile."""
+    run = files.read_json(path, fix="conductor repair", default=default, shape=dict)
+    if run is not default and run.get("run_id") != run_id:
+        raise CorruptFile(
+            str(path), f"its run_id is {run.get('run_id')!r}, not {run_id}", "conductor repair"
+        )
+    return run
 
 
 class Runs:
@@ -43,10 +54,8 @@ class Runs:
         found = []
         for name in sorted(os.listdir(folder)) if folder.is_dir() else ():
             if RUN_ID_RE.fullmatch(name):
-                run = files.read_json(
-                    folder / name / "run.json", fix="conductor repair", default=None
-                )
-                if isinstance(run, dict):
+                run = read_run(folder / name / "run.json", name, default=None)
+                if run is not None:
                     found.append(run)
         return found
 
@@ -185,9 +194,9 @@ class Runs:
         pending = txn.pending(path) if txn is not None else None
         if pending is not None:
             return json.loads(pending)
-        run = files.read_json(path, fix="conductor repair", default=None)
-        if not isinstance(run, dict):
-            raise InvalidInput(f"run {run_id} of track {track_id} has no readable run.json")
+        run = read_run(path, run_id, default=None)
+        if run is None:
+            raise InvalidInput(f"run {run_id} of track {track_id} has no run.json")
         return run
 
     def write(self, txn: Transaction, track_id: str, run: dict[str, Any]) -> None:

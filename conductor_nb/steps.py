@@ -6,7 +6,7 @@ steps take the checkpoints ``checkpoint_frequency`` asks for.
 
 from __future__ import annotations
 
-from .errors import InvalidInput
+from .errors import InvalidInput, track_label
 from .inputs import check_text
 from .tracks import apply_transition, next_number, parse_time
 from .vocab import FINISHED_STATUSES, StepStatus, StepType, TrackStatus, parse_choice
@@ -145,4 +145,6 @@ def find_step(track: TrackDoc, step_ref: str) -> dict[str, Any]:
     named = [s for s in steps if s.get("name") == step_ref]
     if len(named) == 1:
         return named[0]
-    raise InvalidInput(f"track {track['track_id']} has no step {step_ref!r}")
+    raise InvalidInput(
+        f"{track_label(track['track_id'], track.get('name'))} has no step {step_ref!r}"
+    )

@@ -126,7 +126,10 @@ def apply_transition(
             track.pop("pause_reason", None)
     elif target == TrackStatus.PAUSED:
         track["paused_at"] = now
-        track["pause_reason"] = reason or "Manual pause"
+        if reason:  # no reason given: none recorded (older files may say "Manual pause")
+            track["pause_reason"] = reason
+        else:
+            track.pop("pause_reason", None)
     elif target == TrackStatus.COMPLETED:
         track["completed_at"] = now
     elif target == TrackStatus.FAILED:

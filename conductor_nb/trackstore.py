@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import AmbiguousTrackRef, CorruptFile, InvalidInput, TrackIdMismatch, TrackNotFound
 from .holders import hostname
 from .store import files
-from .store.paths import find_root, slugify
+from .store.paths import locate_root, slugify
 from .store.tree import Tree
 from .tracks import compute_metrics, iso, recompute_progress, reconstruct_history, registry_entry
 from .vocab import Priority, TrackStatus, TrackType, parse_choice
@@ -35,6 +35,15 @@ if TYPE_CHECKING:
 __all__ = ["REPAIR", "TrackStore", "default_actor"]
 
 REPAIR = "conductor repair"
+# The containers of track.json that every reader walks: checked where the file is read.
+_TRACK_SHAPES = (
+    ("context", dict),
+    ("steps", list),
+    ("history", list),
+    ("progress", dict),
+    ("metrics", dict),
+    ("execution", dict),
+)
 
 
 def default_actor() -> str:
@@ -56,7 +65,8 @@ class TrackStore:
         clock: Clock | None = None,
         actor: str | None = None,
     ) -> None:
-        self.root = Path(root).absolute() if root is not None else find_root()
+        self.found = locate_root(root)  # the root, and how it was found (`conductor root`)
+        self.root = self.found.path
         self.tree = Tree(self.root)
         if lock_timeout is not None:
             self.tree.lock.timeout = lock_timeout
@@ -175,11 +185,12 @@ class TrackStore:
 
             return json.loads(pending)
         try:
-            track = files.read_json(path, fix=REPAIR)
+            track = files.read_json(path, fix=REPAIR, shape=dict)
         except FileNotFoundError:
             raise CorruptFile(str(path), "the file is missing", REPAIR) from None
-        if not isinstance(track, dict):
-            raise CorruptFile(str(path), "it is not a JSON object", REPAIR)
+        for key, shape in _TRACK_SHAPES:
+            if track.get(key) is not None:
+                files.require(track[key], shape, path, f"its {key!r}", REPAIR)
         if track.get("track_id") != track_id:
             # a copied folder: writing it would land in the other track's folder and entry
             raise TrackIdMismatch(str(path), track.get("track_id"), track_id, REPAIR)
@@ -195,9 +206,9 @@ class TrackStore:
             import json
 
             return json.loads(pending)
-        items = files.read_json(path, fix=REPAIR, default=[])
-        if not isinstance(items, list):
-            raise CorruptFile(str(path), "it is not a JSON list", REPAIR)
+        items = files.read_json(path, fix=REPAIR, default=[], shape=list)
+        for number, item in enumerate(items, 1):
+            files.require(item, dict, path, f"item {number}", REPAIR)
         return items
 
     # -- the write path -----------------------------------------------------------------

@@ -7,7 +7,7 @@ tracks in a store, suspending (pausing and checkpointing) whatever must make roo
 from __future__ import annotations
 
 from . import lifecycle
-from .errors import ActiveTrackExists, InvalidInput, InvalidTransition
+from .errors import ActiveTrackExists, InvalidInput, InvalidTransition, track_label
 from .inputs import check_text
 from .tracks import apply_transition
 from .vocab import TrackStatus, parse_choice
@@ -59,7 +59,7 @@ class Transitions:
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)
             track = self.store.load(txn, track_id)
-            steps = lifecycle.plan(track_id, track["status"], verb)
+            steps = lifecycle.plan(track_id, track["status"], verb, track.get("name"))
             if steps[-1][1] == TrackStatus.ACTIVE:
                 self._make_room(txn, track_id, force=force)
                 track = self._wake(txn, track)
@@ -68,7 +68,8 @@ class Transitions:
                 set_outcome(track, verb, outcome)
             self.store.save(txn, track)
             if verb == "pause":
-                self.auto.on_suspend(txn, track_id, kind="pause", reason=f"paused: {reason or ''}")
+                why = f"paused: {reason}" if reason else "paused"
+                self.auto.on_suspend(txn, track_id, kind="pause", reason=why)
             else:
                 self.auto.after_change(txn, track_id)
         return self.store.read_track(track_id)
@@ -80,12 +81,16 @@ class Transitions:
             target_id = self.store.resolve(to, txn.registry)
             target = self.store.load(txn, target_id)
             if target["status"] == TrackStatus.ACTIVE:
-                raise InvalidInput(f"track {target_id} is already active")
-            steps = lifecycle.plan(target_id, target["status"], "activate")
-            for other_id in txn.registry.ids(status=TrackStatus.ACTIVE):
+                raise InvalidInput(
+                    f"{track_label(target_id, target.get('name'))} is already active"
+                )
+            steps = lifecycle.plan(target_id, target["status"], "activate", target.get("name"))
+            others = txn.registry.ids(status=TrackStatus.ACTIVE)
+            for other_id in others:  # the reason explains the pause of the one suspended
                 self.suspend(txn, other_id, reason or f"switched to {target_id}")
             target = self._wake(txn, target)
-            self._apply(target, steps, reason)
+            self._apply(target, steps[:-1], None)
+            self._apply(target, steps[-1:], f"switched from {others[0]}" if others else None)
             self.store.save(txn, target)
             self.auto.after_change(txn, target_id)
         return self.store.read_track(target_id)
@@ -102,6 +107,7 @@ class Transitions:
                 current,
                 f"set status {target.value} on",
                 lifecycle.VERBS_FROM[current],
+                entry.get("name"),
             )
         return self.transition(entry["track_id"], verbs[0])
 
@@ -116,7 +122,7 @@ class Transitions:
         """Enforce the single active track before ``track_id`` becomes active."""
         others = [tid for tid in txn.registry.ids(status=TrackStatus.ACTIVE) if tid != track_id]
         if others and not force:
-            raise ActiveTrackExists(others[0], track_id)
+            raise ActiveTrackExists(others[0], track_id, txn.registry.tracks[others[0]].get("name"))
         for other_id in others:
             self.suspend(txn, other_id, f"suspended: {track_id} was activated")
 

@@ -156,5 +156,10 @@ def parse_choice(enum: type[StrEnum], value: str, what: str) -> StrEnum:
     try:
         return enum(value)
     except ValueError:
-        choices = ", ".join(member.value for member in enum)
-        raise InvalidInput(f"{what} must be one of: {choices} (got {value!r})") from None
+        from .grammar import suggest  # only on a mistake
+
+        choices = [member.value for member in enum]
+        hint = suggest(str(value), choices)
+        if hint.startswith(": did"):
+            raise InvalidInput(f"{what} {value!r}{hint}") from None
+        raise InvalidInput(f"{what} must be one of: {', '.join(choices)} (got {value!r})") from None

@@ -6,6 +6,7 @@ export CONDUCTOR_ROOT
 conductor="${CONDUCTOR:-conductor}"
 step() { printf '\n$ conductor'; printf ' %q' "$@"; printf '\n'; "$conductor" "$@"; }
 
+step root
 step create --name "OAuth login" --type feature --priority P1 --goal "Sign in with OAuth 2.0"
 step create --name "Payment retry bugfix" --type bugfix --priority P0 --goal "Retry failed charges"
 step activate "OAuth login"

@@ -98,7 +98,7 @@ def test_track_named_by_name_and_prefix(root: Path) -> None:
             "cannot be updated",
             1,
         ),
-        (("frobnicate",), "invalid choice", 2),
+        (("frobnicate",), "invalid command 'frobnicate'", 2),
         (("pause", "--track-id", "../../etc/passwd"), "no track matches", 1),
     ],
 )

@@ -75,7 +75,13 @@ def _worker(root: str, worker: int, operations: int) -> dict:
     """
     engine = Engine(root, lock_timeout=120, actor=f"worker-{worker}")
     rng = random.Random(1000 + worker)
-    done: dict[str, list] = {"created": [], "moved": [], "decided": [], "steps": []}
+    done: dict[str, list] = {
+        "created": [],
+        "moved": [],
+        "switched": [],
+        "decided": [],
+        "steps": [],
+    }
     mine: list[str] = []
     for i in range(operations):
         roll = rng.random()
@@ -93,8 +99,10 @@ def _worker(root: str, worker: int, operations: int) -> dict:
                 done["moved"].append([track_id, tag, lifecycle.ACTIONS[verb].target.value])
             elif roll < 0.7:
                 track_id = rng.choice(list(engine.registry().tracks))
-                engine.switch(track_id, reason=tag)
-                done["moved"].append([track_id, tag, "active"])
+                # the reason goes on the pause of the track suspended: the activation is
+                # found by its event's time
+                track = engine.switch(track_id, reason=tag)
+                done["switched"].append([track_id, track["history"][-1]["at"]])
             elif roll < 0.9:
                 track_id = rng.choice(mine)
                 decision = engine.decide(track_id, f"decision {tag}")
@@ -156,6 +164,9 @@ def test_eight_processes_lose_nothing(root: Path) -> None:
     for track_id, reason, target in moved:
         events = [e for e in documents[track_id]["history"] if e.get("reason") == reason]
         assert events and events[-1]["to"] == target, (track_id, reason, target)
+    for track_id, at in (s for r in results for s in r["switched"]):
+        events = documents[track_id]["history"]
+        assert any(e["at"] == at and e["to"] == "active" for e in events), (track_id, at)
     for track_id, document in documents.items():
         history = document["history"]
         assert history[0]["to"] == "draft"

@@ -11,6 +11,7 @@
     a.overruns()        # tracks longer than the seed's typical range for their type
     a.paths()           # the most common lifecycle paths and how often each succeeds
     a.runs("type")      # workflow-run durations and failure rates
+    a.run_metrics()     # one row per metric value logged on a run (run.log)
 
 ``analytics.tracks(root)`` and the like are shortcuts for ``load(root).tracks()``.
 Reading a root keeps what each track's files say in ``<root>/tracks/.conductor-cache``
@@ -40,6 +41,7 @@ __all__ = [
     "load",
     "overruns",
     "paths",
+    "run_metrics",
     "runs",
     "success",
     "summary",
@@ -87,6 +89,10 @@ def paths(source: Any = None, *, simplify: bool = True, now: Any = None) -> pd.D
 
 def runs(source: Any = None, by: str | list[str] | None = None, *, now: Any = None):
     return load(source, now=now).runs(by)
+
+
+def run_metrics(source: Any = None, *, now: Any = None) -> pd.DataFrame:
+    return load(source, now=now).run_metrics()
 
 
 def summary(source: Any = None, *, now: Any = None) -> dict[str, Any]:

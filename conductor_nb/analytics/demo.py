@@ -311,6 +311,7 @@ class Simulation:
         self.engine.set_run_status(plan.track_id, run["run_id"], "running")
         self.clock.advance(minutes=rng.lognormvariate(2.3, 0.7))
         self.calls += 3
+        self._log_metrics(plan, run)
         if rng.random() < RUN_FAILURE.get(plan.kind, 0.12):
             self.engine.set_run_status(
                 plan.track_id,
@@ -322,6 +323,24 @@ class Simulation:
         else:
             self.engine.set_run_status(plan.track_id, run["run_id"], "completed")
         self.tick(0.5, 3)
+
+    def _log_metrics(self, plan: _Plan, run: dict[str, Any]) -> None:
+        """What a test suite, a benchmark or a nightly load reports (``run.log``): coverage
+        that creeps up over the months, latencies, rows. Drawn from a generator of the
+        run's own, so the rest of the demo is the same with or without them."""
+        rng = random.Random(f"{plan.track_id}/{run['run_id']}")
+        progress = (self.clock.now - self.start) / (self.end - self.start)
+        if run["name"] == "test suite":
+            coverage = min(0.98, 0.62 + 0.3 * progress + rng.gauss(0, 0.02))
+            metrics = {"coverage": round(coverage, 4), "tests": 300 + int(900 * progress)}
+        elif run["name"] == "benchmark":
+            metrics = {"p50_ms": round(rng.lognormvariate(3.0 - 0.4 * progress, 0.15), 2)}
+        elif run["name"] == "nightly load":
+            metrics = {"rows": int(rng.lognormvariate(11.5 + progress, 0.3))}
+        else:
+            return
+        self.engine.log_metrics(plan.track_id, run["run_id"], metrics)
+        self.calls += 1
 
     def _next_session(self, plan: _Plan, gap_days: float) -> None:
         gap = gap_days * self.rng.uniform(0.5, 1.5)

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..run_records import METRICS_FILE, metric_rows, read_metrics
+from ..store.paths import RUN_ID_RE, TRACK_ID_RE
 from ..vocab import TYPICAL_DAYS, Priority, RunStatus, TrackType
 from .loading import STATUSES, read_root, resolve_sources
 from .outcomes import OUTCOMES, archived_outcome_codes
@@ -593,6 +595,37 @@ class Analytics:
         columns["duration"] = pd.to_timedelta(ms, unit="ms")
         columns["failed"] = columns["status"] == "failed"
         columns["error_type"] = np.asarray(rn.get("error_type", []), dtype=object)
+        return pd.DataFrame(columns)
+
+    def run_metrics(self) -> pd.DataFrame:
+        """One row per metric value logged on a workflow run (``run.log``): track_id,
+        run_id, key, value, step and time (UTC). Read from the runs' metrics files on the
+        first call (they are outside the column cache: they can be long)."""
+        return self._cached("run_metrics", self._build_run_metrics)
+
+    def _build_run_metrics(self) -> pd.DataFrame:
+        runs = self._cached("runs", self._build_runs)
+        codes = self._project[self._run_idx] if len(self._run_idx) else []
+        rows: dict[str, list[Any]] = {k: [] for k in ("code", "track_id", "run_id")}
+        values: list[dict[str, Any]] = []
+        for code, track_id, run_id in zip(codes, runs["track_id"], runs["run_id"], strict=True):
+            if not (TRACK_ID_RE.fullmatch(str(track_id)) and RUN_ID_RE.fullmatch(str(run_id))):
+                continue  # ids from the files: never a path elsewhere
+            folder = self.roots[code] / "tracks" / track_id / "workflows" / run_id
+            logged = metric_rows(read_metrics(folder / METRICS_FILE))
+            for key, value in (("code", code), ("track_id", track_id), ("run_id", run_id)):
+                rows[key].extend(repeat(value, len(logged)))
+            values.extend(logged)
+        columns: dict[str, Any] = {}
+        if self.multi:
+            columns["project"] = self._project_column(np.asarray(rows["code"], dtype=np.int32))
+        columns["track_id"] = np.asarray(rows["track_id"], dtype=object)
+        columns["run_id"] = np.asarray(rows["run_id"], dtype=object)
+        columns["key"] = np.asarray([v["key"] for v in values], dtype=object)
+        columns["value"] = np.asarray([v["value"] for v in values], dtype=float)
+        steps = [v["step"] if isinstance(v["step"], int) else None for v in values]
+        columns["step"] = pd.array(steps, dtype="Int64")
+        columns["time"] = _times(_parse([v["time"] for v in values]))
         return pd.DataFrame(columns)
 
     # -- key figures ---------------------------------------------------------------------

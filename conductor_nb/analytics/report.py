@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["days", "percent", "success_line", "summary_text"]
+__all__ = [
+    "days",
+    "path_text",
+    "percent",
+    "runs_text",
+    "success_line",
+    "success_text",
+    "summary_text",
+]
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -18,15 +26,41 @@ def days(value: float | None) -> str:
     return f"{value * 24:.1f} h" if value < 1 else f"{value:.1f} d"
 
 
-def success_line(summary: dict[str, Any]) -> str:
+def success_text(summary: dict[str, Any]) -> str:
+    """The success rate, without a label (a panel's row says "success")."""
     if not summary.get("closed"):
-        return "success: no closed tracks yet"
+        return "no closed tracks yet"
     return (
-        f"success {percent(summary['success_rate'])} "
+        f"{percent(summary['success_rate'])} "
         f"(95% CI {percent(summary['ci_low'])} to {percent(summary['ci_high'])}): "
         f"{summary['completed']} completed, {summary['failed']} failed, "
         f"{summary['cancelled']} cancelled"
     )
+
+
+def success_line(summary: dict[str, Any]) -> str:
+    text = success_text(summary)
+    return f"success: {text}" if not summary.get("closed") else f"success {text}"
+
+
+def runs_text(summary: dict[str, Any]) -> str:
+    """How many workflow runs, and what share of the finished ones failed."""
+    runs, rate = summary["runs"], summary.get("run_failure_rate")
+    if not runs:
+        return "none"
+    if rate is None:
+        return f"{runs}, none finished yet"
+    return f"{runs}, {percent(rate)} of the finished ones failed"
+
+
+def path_text(summary: dict[str, Any]) -> str:
+    """The most common path through the statuses, and the share of tracks on it."""
+    path, share = summary.get("top_path"), percent(summary.get("top_path_share"), 0)
+    if not path:
+        return "-"
+    if " > " not in path:  # tracks that never moved
+        return f"still {path}, no transition yet ({share} of tracks)"
+    return f"{path} ({share} of tracks)"
 
 
 def summary_text(summary: dict[str, Any]) -> str:
@@ -43,13 +77,10 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"throughput: {summary['completed_last_4_weeks']} completed in the last 4 weeks",
         f"overruns: {summary['overruns']} tracks beyond their type's typical duration "
         f"({summary['overruns_open']} still open)",
-        f"runs: {summary['runs']}, {percent(summary['run_failure_rate'])} of finished ones failed",
+        f"runs: {runs_text(summary)}",
     ]
     if summary.get("top_path"):
-        lines.append(
-            f"most common path ({percent(summary['top_path_share'], 0)} of tracks): "
-            f"{summary['top_path']}"
-        )
+        lines.append(f"most common path: {path_text(summary)}")
     if summary.get("reconstructed_histories"):
         lines.append(
             f"{summary['reconstructed_histories']} tracks have no recorded history: "

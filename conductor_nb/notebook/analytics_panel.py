@@ -14,8 +14,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..analytics.outcomes import OUTCOMES
-from ..analytics.report import days, percent, success_line
+from ..analytics.report import days, path_text, percent, runs_text, success_text
 from ..analytics.stats import wilson
+from ..errors import track_label
 from .display import badge, escape, html_rows
 
 __all__ = ["AnalyticsPanel", "StatsSummary", "key_figures_html"]
@@ -25,10 +26,14 @@ class StatsSummary:
     """``%track stats``: counts by status, type and priority, and the success rate
     (completed / closed). ``archived_outcomes``: how many archived tracks ended in each
     outcome (``analytics.outcomes.read_archived_outcomes``, the frames' rule); an archived
-    track whose outcome is unknown (None) counts in none. ``.data`` holds the figures."""
+    track whose outcome is unknown (None) counts in none. ``active_name``: the active
+    track's name, shown with its id. ``.data`` holds the figures."""
 
     def __init__(
-        self, stats: dict[str, Any], archived_outcomes: Mapping[str | None, int] | None = None
+        self,
+        stats: dict[str, Any],
+        archived_outcomes: Mapping[str | None, int] | None = None,
+        active_name: str | None = None,
     ) -> None:
         by_status = stats["by_status"]
         had = archived_outcomes or {}
@@ -47,6 +52,7 @@ class StatsSummary:
             "success_rate": completed / closed if closed else None,
             "ci_low": low if closed else None,
             "ci_high": high if closed else None,
+            "active_name": active_name,
         }
 
     def __repr__(self) -> str:
@@ -60,7 +66,7 @@ class StatsSummary:
         return (
             f"Stats({d['total']} tracks: {d['open']} open, {d['completed']} completed, "
             f"{d['failed']} failed, {d['cancelled']} cancelled; {rate}; "
-            f"active: {d['active_track'] or 'none'})"
+            f"active: {_active(d)})"
         )
 
     def _repr_html_(self) -> str:
@@ -81,9 +87,22 @@ class StatsSummary:
         )
         return (
             f"<div class='conductor-stats'><b>{escape(d['total'])} tracks</b> &middot; active: "
-            f"<code>{escape(d['active_track'] or 'none')}</code><div>{statuses or '-'}</div>"
+            f"{_active_html(d)}<div>{statuses or '-'}</div>"
             f"<div><b>Success:</b> {success}</div>{html_rows(['', 'counts'], groups)}</div>"
         )
+
+
+def _active(d: dict[str, Any]) -> str:
+    if not d["active_track"]:
+        return "none"
+    return track_label(d["active_track"], d.get("active_name"))
+
+
+def _active_html(d: dict[str, Any]) -> str:
+    if not d["active_track"]:
+        return "none"
+    name = f"<b>{escape(d['active_name'])}</b> " if d.get("active_name") else ""
+    return f"{name}<code>{escape(d['active_track'])}</code>"
 
 
 def key_figures_html(summary: dict[str, Any]) -> str:
@@ -93,14 +112,14 @@ def key_figures_html(summary: dict[str, Any]) -> str:
             "tracks",
             f"{escape(s['tracks'])} ({escape(s['open'])} open, {escape(s['wip'])} in progress)",
         ],
-        ["success", escape(success_line(s))],
+        ["success", escape(success_text(s))],
         ["median lead time", escape(days(s["median_lead_days"]))],
         ["median cycle time", escape(days(s["median_cycle_days"]))],
         ["median active time", escape(days(s["median_active_days"]))],
         ["completed, last 4 weeks", escape(s["completed_last_4_weeks"])],
         ["overruns", f"{escape(s['overruns'])} ({escape(s['overruns_open'])} still open)"],
-        ["workflow runs", f"{escape(s['runs'])}, {escape(percent(s['run_failure_rate']))} failed"],
-        ["most common path", escape(s["top_path"] or "-")],
+        ["workflow runs", escape(runs_text(s))],
+        ["most common path", escape(path_text(s))],
     ]
     if len(s.get("projects") or []) > 1:
         rows.insert(0, ["projects", escape(", ".join(s["projects"]))])

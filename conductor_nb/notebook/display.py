@@ -8,7 +8,7 @@ from typing import Any
 
 from ..colours import STATUS_COLOURS
 
-__all__ = ["Result", "TrackView", "badge", "escape", "html_rows", "progress_bar"]
+__all__ = ["Result", "TrackView", "badge", "escape", "html_rows", "progress_bar", "progress_html"]
 
 
 def escape(value: Any) -> str:
@@ -22,6 +22,15 @@ def badge(status: Any) -> str:
         f'<span class="conductor-badge" style="background:{colour};color:white;'
         f'padding:1px 6px;border-radius:8px;font-size:0.85em">{escape(status)}</span>'
     )
+
+
+def progress_html(progress: dict[str, Any]) -> str:
+    """A track's progress: a bar and the steps done, or "no steps" when it has none."""
+    total = progress.get("total_steps") or 0
+    if not total:
+        return "no steps"
+    done = escape(progress.get("completed_steps", 0))
+    return f"{progress_bar(progress.get('percentage', 0))} ({done}/{escape(total)} steps)"
 
 
 def progress_bar(percentage: Any) -> str:
@@ -86,9 +95,7 @@ class TrackView:
             f"<div><code>{escape(t.get('track_id'))}</code> &middot; {escape(t.get('type'))} "
             f"&middot; {escape(t.get('priority'))}</div>",
             f"<div><b>Goal:</b> {escape(context.get('goal') or '-')}</div>",
-            f"<div><b>Progress:</b> {progress_bar(progress.get('percentage', 0))} "
-            f"({escape(progress.get('completed_steps', 0))}/"
-            f"{escape(progress.get('total_steps', 0))} steps)</div>",
+            f"<div><b>Progress:</b> {progress_html(progress)}</div>",
         ]
         if t.get("pause_reason"):
             parts.append(f"<div><b>Paused:</b> {escape(t['pause_reason'])}</div>")

@@ -11,7 +11,6 @@ import ast
 import os
 import shlex
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -22,7 +21,8 @@ from ..commands import MESSAGE_KINDS, HelpRequested, Outcome, OutcomeKind
 from ..engine import Engine
 from ..errors import ConductorError
 from ..lease_keeper import LeaseKeeper
-from ..store.paths import find_root
+from ..store.paths import locate_root
+from ..tracking import TrackedRun
 from . import watch
 from .display import Result, TrackView
 
@@ -72,14 +72,14 @@ class TrackMagics(Magics):
     def engine(self, root: str | None = None) -> Engine:
         """The engine of ``root`` (default: the configured root, else the one discovered
         now, so setting $CONDUCTOR_ROOT in a notebook takes effect at once)."""
-        chosen = root or self._root
-        resolved = Path(chosen).absolute() if chosen else find_root()
-        key = str(resolved)
+        found = locate_root(root or self._root or None)
+        key = str(found.path)
         engine = self._engines.get(key)
         if engine is None:
-            engine = Engine(resolved)
+            engine = Engine(found)
             engine.actor = f"{engine.actor} (notebook)"
             self._engines[key] = engine
+        engine.store.found = found  # how it was found this time (`%track root`)
         return engine
 
     # -- the magic -------------------------------------------------------------------------
@@ -111,21 +111,12 @@ class TrackMagics(Magics):
         return self._as_object(engine, outcome)
 
     def _run_cell(self, ns) -> Any:
-        """Run the cell (``ns.code``, parsed with ``run``'s cell form) as a workflow run of
-        the track; a raised exception marks the run failed and still reaches the user."""
-        engine = self.engine(ns.root)
-        run = engine.create_run(ns.track_id, ns.name)
-        track_id = run["track_id"]
-        engine.set_run_status(track_id, run["run_id"], "running")
-        try:
-            value = self._execute(ns.code)
-        except BaseException as exc:
-            engine.set_run_status(
-                track_id, run["run_id"], "failed", error_type=type(exc).__name__, message=str(exc)
-            )
-            raise
-        engine.set_run_status(track_id, run["run_id"], "completed")
-        return value
+        """Run the cell (``ns.code``, parsed with ``run``'s cell form) as a tracked run of
+        the track (``conductor_nb.tracking``): running with a heartbeat while it executes,
+        then completed, failed (the exception still reaches the user) or interrupted.
+        Inside the cell ``conductor_nb.current_run()`` is the run, to ``.log(...)``."""
+        with TrackedRun(self.engine(ns.root), ns.name or "run", track=ns.track_id):
+            return self._execute(ns.code)
 
     def _execute(self, cell: str) -> Any:
         """Run the cell in the user's namespace; the value of a final expression is
@@ -250,7 +241,8 @@ def _stats(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
     from ..analytics.outcomes import read_archived_outcomes  # the frames' rule
 
     archived = read_archived_outcomes(engine.root, engine.list(status="archived"))
-    return _panels().StatsSummary(outcome.data, archived_outcomes=archived)
+    name = outcome.extra.get("active_name")
+    return _panels().StatsSummary(outcome.data, archived_outcomes=archived, active_name=name)
 
 
 def _message(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:

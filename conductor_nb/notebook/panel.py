@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..lifecycle import transition_verbs
+from ..run_records import METRICS_FILE, latest_metrics, read_metrics
 from ..tracks import parse_time, reconstruct_history
 from ..vocab import DONE_STEP_STATUSES, FINISHED_STATUSES, AssumptionStatus
 from . import watch
@@ -56,6 +57,16 @@ def when(value: Any) -> str:
     if moment is None:
         return escape(value)
     return escape(f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
+
+
+def _metrics_cell(latest: dict[str, Any], most: int = 6) -> str:
+    """A run's latest metrics, ``name=value`` each (numbers to 4 significant digits)."""
+    shown = [
+        f"{escape(key)}={escape(f'{value:.4g}' if isinstance(value, float) else value)}"
+        for key, value in list(latest.items())[:most]
+    ]
+    more = len(latest) - most
+    return ", ".join(shown) + (f" (+{more})" if more > 0 else "")
 
 
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
@@ -118,6 +129,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
         self.assumptions: list[dict[str, Any]] = []
         self.artifacts: list[dict[str, Any]] = []
         self.runs: list[dict[str, Any]] = []
+        self.run_metrics: dict[str, dict[str, Any]] = {}  # run id -> latest values
         self.checkpoints: list[dict[str, Any]] = []
         self._seen: dict[str, tuple] = {}
         self.timeline_length = 0
@@ -222,8 +234,9 @@ class TrackPanel(LiveWidget, widgets.VBox):
         self.verify_button = widgets.Button(description="verify")
         self.diff_button = widgets.Button(description="diff with now")
         self.restore_button = widgets.Button(description="restore", button_style="warning")
-        self.checkpoint_result = widgets.HTML()
+        self.checkpoint_result = widgets.HTML()  # the latest result of each action, kept
         self.checkpoint_result.add_class("conductor-checkpoint-result")
+        self.checkpoint_results: dict[str, str] = {}
         self.create_button.on_click(lambda _: self.create_checkpoint())
         self.verify_button.on_click(lambda _: self.verify())
         self.diff_button.on_click(lambda _: self.diff())
@@ -249,6 +262,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
         tree, track_id = self.engine.tree, self.track_id
         workflows = tree.track_file(track_id, "workflows")
         runs = sorted(workflows.glob("*/run.json")) if workflows.is_dir() else []
+        runs += sorted(workflows.glob(f"*/{METRICS_FILE}")) if workflows.is_dir() else []
         return {
             "track": [tree.track_file(track_id, "track.json")],
             "decisions": [tree.track_file(track_id, "context", "decisions.json")],
@@ -291,6 +305,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
             self.artifacts = engine.artifacts(track_id)
         if "runs" in sections:
             self.runs = engine.runs(track_id)
+            self.run_metrics = self._latest_metrics()
         if "checkpoints" in sections:
             self.checkpoints = engine.checkpoints(track_id)
 
@@ -338,9 +353,11 @@ class TrackPanel(LiveWidget, widgets.VBox):
         set_buttons(self.buttons, transition_verbs(str(t.get("status"))))
         percent = progress.get("percentage") or 0
         self.progress.value = max(0, min(100, round(float(percent))))
+        total = progress.get("total_steps") or 0
         self.progress_label.value = (
-            f"{progress.get('completed_steps', 0)}/{progress.get('total_steps', 0)} steps "
-            f"· {self.progress.value}%"
+            f"{progress.get('completed_steps', 0)}/{total} steps · {self.progress.value}%"
+            if total
+            else "no steps"
         )
         self._show_steps()
         history = t.get("history") or []
@@ -390,6 +407,18 @@ class TrackPanel(LiveWidget, widgets.VBox):
             ["name", "bytes", "sha256", "modified"], rows, "no artifacts"
         )
 
+    def _latest_metrics(self) -> dict[str, dict[str, Any]]:
+        """The latest value of each metric of each run: run.json's summary once the run
+        has finished, its metrics file while it runs."""
+        found = {}
+        for run in self.runs:
+            latest = run.get("metrics")
+            if not isinstance(latest, dict):
+                path = self.engine.run_records.metrics_path(self.track_id, run["run_id"])
+                latest = latest_metrics(read_metrics(path))
+            found[run.get("run_id")] = latest
+        return found
+
     def _show_runs(self) -> None:
         rows = [
             [
@@ -398,10 +427,12 @@ class TrackPanel(LiveWidget, widgets.VBox):
                 badge(r.get("status")),
                 when(r.get("started_at")),
                 escape(r.get("duration_ms")),
+                _metrics_cell(self.run_metrics.get(r.get("run_id")) or {}),
             ]
             for r in self.runs
         ]
-        self.runs_table.value = _table(["run", "name", "status", "started", "ms"], rows, "no runs")
+        headers = ["run", "name", "status", "started", "ms", "latest metrics"]
+        self.runs_table.value = _table(headers, rows, "no runs")
 
     def _show_decisions(self) -> None:
         rows = [
@@ -558,12 +589,11 @@ class TrackPanel(LiveWidget, widgets.VBox):
             chosen = self._chosen_checkpoint()
             damage = self.engine.verify_checkpoint(self.track_id, chosen)
             if not damage:
-                self.checkpoint_result.value = f"<b>{escape(chosen)}</b>: intact"
+                self._show_result("verify", f"<b>verify {escape(chosen)}</b>: intact")
                 return f"{chosen} is intact"
             rows = [[escape(d["path"]), escape(d["problem"])] for d in damage]
-            self.checkpoint_result.value = f"<b>{escape(chosen)}</b>: damaged" + _table(
-                ["file", "problem"], rows, ""
-            )
+            table = _table(["file", "problem"], rows, "")
+            self._show_result("verify", f"<b>verify {escape(chosen)}</b>: damaged{table}")
             return f"{chosen} is damaged: {len(damage)} problems"
 
         return self._act("verify", verify)
@@ -582,13 +612,24 @@ class TrackPanel(LiveWidget, widgets.VBox):
             ]
             decisions = ", ".join(f"{d['id']} {d['summary']}" for d in found["decisions_added"])
             lines.append(f"<div><b>decisions added</b>: {escape(decisions or 'none')}</div>")
-            self.checkpoint_result.value = (
-                f"<b>{escape(found['from'])} &rarr; {escape(found['to'])}</b>" + "".join(lines)
+            self._show_result(
+                "diff",
+                f"<b>diff {escape(found['from'])} &rarr; {escape(found['to'])}</b>"
+                + "".join(lines),
             )
             changes = sum(len(found[k]) for k in ("added", "removed", "changed"))
             return f"{changes} files differ since {chosen}"
 
         return self._act("diff", diff)
+
+    def _show_result(self, action: str, html: str) -> None:
+        """Show ``action``'s result, keeping the other actions' latest ones beside it (a
+        verify does not wipe the diff shown before it)."""
+        self.checkpoint_results[action] = html
+        self.checkpoint_result.value = "".join(
+            f"<div class='conductor-result-{name}'>{value}</div>"
+            for name, value in self.checkpoint_results.items()
+        )
 
     def ask_restore(self) -> None:
         chosen = self.checkpoint_choice.value

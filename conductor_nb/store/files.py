@@ -15,7 +15,17 @@ TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only fo
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["TMP_SUFFIX", "atomic_write", "dumps", "fsync_dir", "read_json", "remove_quietly"]
+__all__ = [
+    "TMP_SUFFIX",
+    "atomic_write",
+    "dumps",
+    "fsync_dir",
+    "kind_of",
+    "parse_json",
+    "read_json",
+    "remove_quietly",
+    "require",
+]
 
 TMP_SUFFIX = ".conductor-tmp"
 _counter = itertools.count()
@@ -68,18 +78,63 @@ def atomic_write(
         fsync_dir(path.parent)
 
 
-def read_json(path: Path, *, fix: str, default: Any = FileNotFoundError) -> Any:
-    """Parse ``path``; a missing file returns ``default`` (or raises), a broken one CorruptFile."""
+def read_json(
+    path: Path, *, fix: str, default: Any = FileNotFoundError, shape: type | None = None
+) -> Any:
+    """Parse ``path``; a missing file returns ``default`` (or raises), anything unusable
+    (see ``parse_json``) raises CorruptFile naming the file and ``fix``."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         if default is FileNotFoundError:
             raise
         return default
+    except IsADirectoryError:
+        raise CorruptFile(str(path), "it is a folder, not a file", fix) from None
+    return parse_json(raw, path, fix=fix, shape=shape)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# One decoder for every file: strict UTF-8 in, NaN and Infinity refused.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SHAPES = {dict: "an object", list: "a list"}
+
+
+def parse_json(raw: bytes, path: Path | str, *, fix: str, shape: type | None = None) -> Any:
+    """The one way a file the tool owns is decoded: strict UTF-8, strict JSON (no NaN or
+    Infinity), nesting the decoder can take, and, with ``shape`` (dict or list), that
+    type at the top. Anything else is a CorruptFile naming ``path`` and ``fix``."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptFile(str(path), _short(exc), fix) from exc
+        value = _DECODER.decode(raw.decode("utf-8"))
+    except RecursionError:  # json's C decoder on [[[[...]]]]
+        raise CorruptFile(str(path), "it is nested too deeply", fix) from None
+    except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, NaN, a huge integer
+        raise CorruptFile(str(path), _short(exc), fix) from None
+    if shape is not None and not isinstance(value, shape):
+        raise CorruptFile(str(path), f"it is not {_SHAPES[shape]} but {kind_of(value)}", fix)
+    return value
+
+
+def kind_of(value: Any) -> str:
+    """What a JSON value is, for messages: 'an object', 'a list', 'text', 'null'..."""
+    if isinstance(value, dict | list):
+        return "an object" if isinstance(value, dict) else "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    return "text" if isinstance(value, str) else "a number"
+
+
+def require(value: Any, shape: type | tuple[type, ...], path: Path | str, what: str, fix: str):
+    """``value`` (the ``what`` of the file at ``path``) if it is of ``shape``, else a
+    CorruptFile: the check where a value read from disk is first used."""
+    if isinstance(value, shape) and not (isinstance(value, bool) and shape is int):
+        return value
+    raise CorruptFile(str(path), f"{what} is {kind_of(value)}", fix)
 
 
 def _short(exc: Exception) -> str:

@@ -12,6 +12,12 @@ Two locks are taken, always in the same order:
 
 The lock is re-entrant within a process: nested ``with lock:`` blocks (an
 ``activate --force`` that pauses another track first) never wait on themselves.
+
+The first writer of a new root creates ``tracks/`` to lock it. If it wrote nothing (a
+failed command), ``discard_on_release`` makes the release remove what the acquire
+created: the OS lock file is unlinked while still held, then the folders if empty. A
+process that meanwhile locked the unlinked file sees that the path no longer names the
+file it holds, and locks again.
 """
 
 from __future__ import annotations
@@ -98,6 +104,13 @@ class RootLock:
         self._os_lock = None
         self._interop_content: bytes | None = None
         self.timeout = default_timeout()
+        self._made: list[Path] = []  # folders the current acquire created, deepest first
+        self.discard_on_release = False
+
+    @property
+    def made_folders(self) -> bool:
+        """Whether the current hold created the tracks folder (a new root)."""
+        return bool(self._made)
 
     @property
     def depth(self) -> int:
@@ -125,7 +138,10 @@ class RootLock:
         if self._depth == 1:
             try:
                 self._release_interop()
+                if self.discard_on_release:
+                    self._discard_made()
             finally:
+                self.discard_on_release = False
                 self._os_lock.release()
         self._depth -= 1
         self._guard.release()
@@ -146,21 +162,53 @@ class RootLock:
     # -- the two locks ---------------------------------------------------------------
 
     def _acquire_os_lock(self, deadline: float, timeout: float) -> None:
-        if self._os_lock is None:
-            import filelock  # heavy import (~70 ms): only writers pay for it
+        import filelock  # heavy import (~70 ms): only writers pay for it
 
+        while True:
+            self._made = _missing_folders(self.tracks_dir)
             self.tracks_dir.mkdir(parents=True, exist_ok=True)
-            self._os_lock = filelock.FileLock(
-                self.tracks_dir / OS_LOCK_NAME, thread_local=False, poll_interval=POLL_INTERVAL
-            )
-        import filelock
+            if self._os_lock is None:
+                self._os_lock = filelock.FileLock(
+                    self.tracks_dir / OS_LOCK_NAME, thread_local=False, poll_interval=POLL_INTERVAL
+                )
+            try:
+                self._os_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+            except filelock.Timeout:
+                raise LockTimeout(
+                    str(self.interop_path), timeout, "another conductor process"
+                ) from None
+            except FileNotFoundError:  # a first writer that wrote nothing removed the folder
+                continue
+            if self._holds_lock_file() is not False:
+                return
+            self._os_lock.release()  # it unlinked the file we locked: lock the new one
 
+    def _lock_fd(self) -> int | None:
+        return getattr(getattr(self._os_lock, "_context", None), "lock_file_fd", None)
+
+    def _holds_lock_file(self) -> bool | None:
+        """Whether the OS lock file at the path is the one held (None: cannot tell)."""
+        fd = self._lock_fd()
+        if fd is None:
+            return None
         try:
-            self._os_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-        except filelock.Timeout:
-            raise LockTimeout(
-                str(self.interop_path), timeout, "another conductor process"
-            ) from None
+            return os.path.samestat(os.fstat(fd), os.stat(self.tracks_dir / OS_LOCK_NAME))
+        except FileNotFoundError:
+            return False
+
+    def _discard_made(self) -> None:
+        """Remove the OS lock file (still held) and the folders this hold created, when
+        empty; only where a later holder can tell the file went (see the module doc)."""
+        made, self._made = self._made, []
+        if not made or self._lock_fd() is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tracks_dir / OS_LOCK_NAME)
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: someone else's files are there now
+                return
 
     def _acquire_interop(self, deadline: float, timeout: float) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -224,9 +272,18 @@ class RootLock:
         self._interop_content = None
 
 
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _lock_pid(raw: bytes) -> int | None:
     try:
         pid = json.loads(raw).get("pid")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not a lock we can read: no pid
         return None
     return pid if isinstance(pid, int) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import namedtuple  # not dataclasses: it imports inspect (~15 ms)
 from pathlib import Path
 
 from ..errors import InvalidId, PathOutsideRoot
@@ -13,10 +14,13 @@ __all__ = [
     "ROOT_PARTS",
     "RUN_ID_RE",
     "TRACK_ID_RE",
+    "FoundRoot",
     "check_relative_name",
     "check_track_id",
     "find_root",
     "inside",
+    "is_root",
+    "locate_root",
     "project_dir",
     "slugify",
 ]
@@ -30,21 +34,70 @@ RUN_ID_RE = re.compile(r"run-[0-9]{3,}(-[a-z0-9-]{0,80})?")
 _FILE_PART_RE = re.compile(r"[^\x00-\x1f/\\]{1,255}")
 
 
-def find_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The conductor root: $CONDUCTOR_ROOT, else the nearest ancestor's .claude/conductor.
+class FoundRoot(namedtuple("FoundRoot", "path source")):
+    """The root in use (an absolute ``path``) and how it was found: ``source`` is
+    "option" (given: ``--root``, ``root=``), "environment" ($CONDUCTOR_ROOT), "ancestor"
+    (the nearest folder above with a .claude/conductor) or "default" (none has one:
+    ``./.claude/conductor``). It is path-like: ``Path(found)`` is its path."""
 
-    Like git looking for .git, walk up from ``start`` (the working directory by
-    default); when no ancestor has one, the answer is ``start/.claude/conductor``.
+    __slots__ = ()
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def how(self) -> str:
+        """How it was found, in words."""
+        return _HOW[self.source]
+
+
+_HOW = {
+    "option": "given with --root",
+    "environment": f"from ${ROOT_ENV}",
+    "ancestor": "the nearest .claude/conductor above the working directory",
+    "default": "the default: no .claude/conductor in the working directory or above",
+}
+
+
+def locate_root(
+    given: str | os.PathLike[str] | None = None, start: str | os.PathLike[str] | None = None
+) -> FoundRoot:
+    """The conductor root: ``given``, else $CONDUCTOR_ROOT, else the nearest ancestor's
+    .claude/conductor, else ``start/.claude/conductor``; with how it was found.
+
+    A folder given (or in $CONDUCTOR_ROOT) that holds no tracks but a .claude/conductor
+    is a project folder: its .claude/conductor is the root (as git takes a work tree).
     """
+    if isinstance(given, FoundRoot):
+        return given
+    if given is not None:
+        return FoundRoot(_project_root(Path(given).expanduser().absolute()), "option")
     env = os.environ.get(ROOT_ENV)
     if env:
-        return Path(env).expanduser().absolute()
+        return FoundRoot(_project_root(Path(env).expanduser().absolute()), "environment")
     here = Path(start if start is not None else os.getcwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder.joinpath(*ROOT_PARTS)
         if candidate.is_dir():
-            return candidate
-    return here.joinpath(*ROOT_PARTS)
+            return FoundRoot(candidate, "ancestor")
+    return FoundRoot(here.joinpath(*ROOT_PARTS), "default")
+
+
+def is_root(folder: Path) -> bool:
+    """Whether ``folder`` holds a conductor root (its tracks, or a project config)."""
+    return (folder / "tracks").is_dir() or (folder / "project.json").is_file()
+
+
+def _project_root(folder: Path) -> Path:
+    inner = folder.joinpath(*ROOT_PARTS)
+    if not (folder / "tracks").is_dir() and inner.is_dir():
+        return inner
+    return folder
+
+
+def find_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The conductor root's path (see ``locate_root``): $CONDUCTOR_ROOT, else the nearest
+    ancestor's .claude/conductor, else ``start/.claude/conductor``."""
+    return locate_root(None, start).path
 
 
 def project_dir(root: Path) -> Path:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..errors import CorruptFile, RegistryMissing
 from ..vocab import TrackStatus
+from . import files
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
@@ -178,16 +179,19 @@ class RegistryDoc:
 
 
 def parse(raw: bytes, path: Path) -> RegistryDoc:
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptFile(str(path), str(exc)[:120], REBUILD) from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("tracks"), dict):
+    doc = files.parse_json(raw, path, fix=REBUILD, shape=dict)
+    if not isinstance(doc.get("tracks"), dict):
         raise CorruptFile(str(path), "it has no 'tracks' object", REBUILD)
-    bad = [key for key, entry in doc["tracks"].items() if not isinstance(entry, dict)]
-    if bad:
-        raise CorruptFile(str(path), f"entry {bad[0]!r} is not an object", REBUILD)
+    for key, entry in doc["tracks"].items():
+        # an entry, and its progress (read by every listing), must be objects
+        if type(entry) is not dict or type(entry.get("progress", _NONE)) not in _PROGRESS:
+            what = "progress" if type(entry) is dict else "entry"
+            raise CorruptFile(str(path), f"the {what} of {key!r} is not an object", REBUILD)
     return RegistryDoc(doc)
+
+
+_NONE = None
+_PROGRESS = (dict, type(None))
 
 
 class RegistryFile:

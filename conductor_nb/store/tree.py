@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import ConductorError, CorruptFile
 from . import files
 from .locking import lock_for
 from .paths import check_track_id, inside, project_dir
@@ -104,19 +105,31 @@ class Tree:
                 raise
             finally:
                 del _current[id(self.registry)]
+                self._discard_if_unused(txn)
+
+    def _discard_if_unused(self, txn: Transaction) -> None:
+        """A transaction that created the root and committed nothing (a failed command)
+        leaves nothing behind: its temp folder goes now, the rest when the lock is
+        released (see ``locking``)."""
+        if self.lock.depth != 1 or not self.lock.made_folders or txn.committed:
+            return
+        try:
+            self.tmp_dir.rmdir()
+        except OSError:
+            return
+        self.lock.discard_on_release = True
 
     def _recover(self) -> None:
         """Finish or drop a commit that a killed writer left, and remove its temp files."""
-        journal = files.read_json(self.journal_path, fix="conductor repair", default=None)
+        journal = self.read_journal()
         if journal is not None:
-            expected = journal.get("registry_crc")
+            expected, writes, deletes = journal
             if expected is None or _registry_crc(self.registry.path) == expected:
-                for item in journal["writes"]:
-                    path = inside(self.base, item["path"])
+                for path, data in writes:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    files.atomic_write(path, base64.b64decode(item["data"]), tmp_dir=self.tmp_dir)
-                for relative in journal.get("deletes", []):
-                    files.remove_quietly(inside(self.base, relative))
+                    files.atomic_write(path, data, tmp_dir=self.tmp_dir)
+                for path in deletes:
+                    files.remove_quietly(path)
             files.remove_quietly(self.journal_path)
             files.fsync_dir(self.tracks_dir)
             self.registry.invalidate()
@@ -126,6 +139,38 @@ class Tree:
             return
         for name in leftovers:
             files.remove_quietly(self.tmp_dir / name)
+
+    def read_journal(self) -> tuple[str | None, list[tuple[Path, bytes]], list[Path]] | None:
+        """The journal a killed writer left (None when there is none): the registry
+        checksum of its commit point, the writes and the deletes. A journal that cannot
+        be read is a CorruptFile: it may hold the only copy of a committed change, so it
+        is never dropped here (``conductor repair`` keeps it in backups/ and says so)."""
+        path, fix = self.journal_path, "conductor repair"
+        journal = files.read_json(path, fix=fix, default=None, shape=dict)
+        if journal is None:
+            return None
+        missing = [key for key in ("registry_crc", "writes", "deletes") if key not in journal]
+        if missing:  # every journal we write has all three: a partial replay would be wrong
+            raise CorruptFile(str(path), f"it has no {missing[0]!r}", fix)
+        try:
+            expected = journal["registry_crc"]
+            files.require(expected, (str, type(None)), path, "its registry_crc", fix)
+            writes = []
+            for item in files.require(journal.get("writes"), list, path, "its writes", fix):
+                files.require(item, dict, path, "a write", fix)
+                where = files.require(item.get("path"), str, path, "a write's path", fix)
+                data = files.require(item.get("data"), str, path, "a write's data", fix)
+                writes.append((inside(self.base, where), base64.b64decode(data, validate=True)))
+            listed = files.require(journal["deletes"], list, path, "its deletes", fix)
+            deletes = [
+                inside(self.base, files.require(relative, str, path, "a delete", fix))
+                for relative in listed
+            ]
+        except (ValueError, ConductorError) as err:  # bad base64, a path outside the root
+            if isinstance(err, CorruptFile):
+                raise
+            raise CorruptFile(str(path), f"it names an unusable write ({err})", fix) from None
+        return expected, writes, deletes
 
 
 _current: dict[int, Transaction] = {}  # the open transaction of each registry
@@ -141,6 +186,7 @@ class Transaction:
         self.writes: dict[Path, bytes] = {}
         self.deletes: set[Path] = set()
         self.after_commit: list = []
+        self.committed = False  # whether commit wrote anything
 
     def write(self, path: Path, content: str | bytes) -> None:
         self.deletes.discard(path)
@@ -162,6 +208,7 @@ class Transaction:
         tree = self.tree
         if not self.writes and not self.deletes and not self.registry_changed:
             return
+        self.committed = True
         registry_text = self.registry.encode().encode("utf-8") if self.registry_changed else None
         if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {

@@ -80,7 +80,8 @@ def test_analytics_returns_a_panel_of_figures_and_charts(track) -> None:
     assert len(panel.analytics.tracks()) == 6
 
 
-def test_analytics_panel_on_an_empty_root(track) -> None:
+def test_analytics_panel_on_an_empty_root(track, root) -> None:
+    (root / "tracks").mkdir(parents=True)  # a root with no tracks (a missing one is an error)
     panel = track("analytics")
     assert repr(panel) == "AnalyticsPanel(0 tracks, none closed, 0 charts)"
 

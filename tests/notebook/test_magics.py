@@ -91,13 +91,14 @@ def test_cell_forms_decide_and_run(track, ip) -> None:
     ("line", "message"),
     [
         ("activate nope", "no track matches 'nope'"),
-        ("frobnicate", "invalid choice"),
+        ("frobnicate", "invalid command 'frobnicate'"),
         ('create --name "ab"', "3 to 100 characters"),
         ("list --status bogus", "'bogus' is not one of"),
     ],
 )
 def test_mistakes_are_one_line_usage_errors(track, ip, capsys, line, message) -> None:
     """A mistake raises exactly UsageError, shown as one line without a traceback."""
+    track('create --name "Existing one"')
     with pytest.raises(UsageError, match=message):
         track(line)
     result = ip.run_cell(f"%track {line}")
@@ -177,3 +178,56 @@ def test_run_cell_displays_its_last_expression(track, ip) -> None:
     track("activate Display")
     result = ip.run_cell("%%track run\nbase = 20\nbase + 22\n")
     assert result.result == 42 and ip.user_ns["base"] == 20
+
+
+def test_root_says_where_the_tracks_are(track, root, tmp_path, monkeypatch) -> None:
+    """%track root: the root in use (absolute) and how it was found; a read of a root
+    that does not exist says so, and where it looked."""
+    result = track("root")
+    lines = str(result).splitlines()
+    assert lines[0] == str(root) and lines[1] == "given with --root"
+    assert result.data == {"root": str(root), "source": "option", "exists": False}
+    with pytest.raises(UsageError, match=f"no conductor root at {root}"):
+        track("list")
+    track('create --name "Docs refresh"')
+    assert track("root").data["exists"] is True
+    monkeypatch.setenv("CONDUCTOR_ROOT", str(tmp_path / "other"))
+    assert track(f"root --root {tmp_path}").data["root"] == str(root)  # the project folder
+
+
+def test_mistakes_suggest_the_closest_word(track) -> None:
+    """A misspelt command, sub-action or value names the closest ones, not all of them."""
+    for line, expected in (
+        ("creat", "did you mean `create`?"),
+        ("step ad x", "did you mean `add`?"),
+        ("list --status actve", "did you mean `active`?"),
+    ):
+        with pytest.raises(UsageError, match=expected) as raised:
+            track(line)
+        assert "retry" not in str(raised.value)
+
+
+def test_stats_names_the_active_track(track) -> None:
+    track('create --name "Docs refresh"')
+    track('activate "Docs refresh"')
+    stats = track("stats")
+    assert "active: 'Docs refresh' (track-docs-refresh-" in repr(stats)
+    assert "<b>Docs refresh</b> <code>track-docs-refresh-" in stats._repr_html_()
+
+
+def test_a_track_without_steps_says_so(track) -> None:
+    """No "0% (0/0 steps)": a track with no steps says it has none, in a view and a panel."""
+    view = track('create --name "Docs refresh"')
+    assert "<b>Progress:</b> no steps" in view._repr_html_()
+    panel = track("show Docs")
+    assert panel.progress_label.value == "no steps"
+    track('step add "Write it" --track Docs')
+    panel.refresh()
+    assert panel.progress_label.value.startswith("0/1 steps")
+
+
+def test_help_of_a_sub_action(track, capsys) -> None:
+    track("step add --help")
+    out = capsys.readouterr().out
+    assert out.startswith("usage: %track step add") and "add a step to a track" in out
+    assert "default: action" in out  # --type's default

@@ -485,6 +485,9 @@ def test_checkpoint_history_create_verify_diff_restore(engine, active, watcher):
     engine.add_artifact(active, "notes.md", data="second version\n")
     panel.diff_button.click()
     assert "context/artifacts/notes.md" in panel.checkpoint_result.value
+    panel.verify_button.click()  # each action's latest result stays readable
+    assert "intact" in panel.checkpoint_result.value
+    assert "context/artifacts/notes.md" in panel.checkpoint_result.value
 
     panel.restore_button.click()  # asks first
     assert panel.confirm.asking
