@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import InvalidInput
+from .store import files
 from .store.paths import check_relative_name, inside
 from .tracks import iso
 
@@ -39,7 +39,7 @@ class Artifacts:
                 {
                     "name": path.relative_to(folder).as_posix(),
                     "size": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "sha256": files.sha256_hex(data),
                     "modified_at": iso(datetime.fromtimestamp(path.stat().st_mtime, UTC)),
                 }
             )
@@ -74,7 +74,7 @@ class Artifacts:
         return {
             "name": relative,
             "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
+            "sha256": files.sha256_hex(payload),
         }
 
 

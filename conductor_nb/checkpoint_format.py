@@ -15,7 +15,6 @@ re-read (the "racy" window of coarse file-system clocks).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -96,7 +95,7 @@ def canonical(data: Any) -> bytes:
 
 def manifest_checksum(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "checksum"}
-    return "sha256:" + hashlib.sha256(canonical(body)).hexdigest()
+    return "sha256:" + files.sha256_hex(canonical(body))
 
 
 def compressor():

@@ -5,7 +5,6 @@ The format (blobs, manifests, the stat cache) is described in ``checkpoint_forma
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -30,6 +29,7 @@ from .checkpoint_format import (
     track_files,
 )
 from .errors import CorruptFile, InvalidInput, PathOutsideRoot
+from .progress import counted
 from .store import files
 from .store.paths import inside
 from .tracks import registry_entry
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from .progress import Progress
     from .runs import Runs
     from .store.tree import Transaction, Tree
     from .trackstore import TrackStore
@@ -82,7 +83,9 @@ class Checkpoints:
         try:
             return read_manifest(path, checkpoint_id)
         except FileNotFoundError:
-            raise InvalidInput(f"track {track_id} has no checkpoint {checkpoint_id}") from None
+            raise InvalidInput(
+                f"{self.store.label(track_id)} has no checkpoint {checkpoint_id}"
+            ) from None
 
     def resolve(self, track_id: str, checkpoint_ref: str) -> str:
         """A checkpoint id from an id, a number or 'last'."""
@@ -90,7 +93,7 @@ class Checkpoints:
         if text == "last":
             numbers = checkpoint_numbers(self.folder(track_id))
             if not numbers:
-                raise InvalidInput(f"track {track_id} has no checkpoints yet")
+                raise InvalidInput(f"{self.store.label(track_id)} has no checkpoints yet")
             return f"checkpoint-{max(numbers):03d}"
         if text.isdigit():
             return f"checkpoint-{int(text):03d}"
@@ -116,15 +119,26 @@ class Checkpoints:
         reason: str = "manual checkpoint",
         kind: str = "manual",
         pinned: bool = False,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
-        """Snapshot every file of the track; unchanged contents are stored once."""
+        """Snapshot every file of the track; unchanged contents are stored once.
+        ``progress``: reported as files are stored (``conductor_nb.progress``)."""
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)
-            manifest = self.take(txn, track_id, reason=reason, kind=kind, pinned=pinned)
+            manifest = self.take(
+                txn, track_id, reason=reason, kind=kind, pinned=pinned, progress=progress
+            )
         return manifest
 
     def take(
-        self, txn: Transaction, track_id: str, *, reason: str, kind: str, pinned: bool
+        self,
+        txn: Transaction,
+        track_id: str,
+        *,
+        reason: str,
+        kind: str,
+        pinned: bool,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Create a checkpoint inside an open transaction (pause and switch use this).
 
@@ -140,7 +154,7 @@ class Checkpoints:
             self.tree.base, state, txn
         )
         blobs = _BlobWriter(self.tree, folder, txn)
-        entries, new_bytes = blobs.store(snapshot)
+        entries, new_bytes = blobs.store(snapshot, progress)
         number = max(checkpoint_numbers(folder), default=0) + 1
         manifest = self._manifest(
             txn, track_id, state, entries, f"checkpoint-{number:03d}", new_bytes=new_bytes
@@ -214,22 +228,28 @@ class Checkpoints:
 
     # -- verifying -----------------------------------------------------------------------
 
-    def verify(self, ref: str | None, checkpoint_ref: str) -> list[dict[str, str]]:
-        """Recompute every checksum; returns the damage found (empty when intact)."""
+    def verify(
+        self, ref: str | None, checkpoint_ref: str, *, progress: Progress | None = None
+    ) -> list[dict[str, str]]:
+        """Recompute every checksum; returns the damage found (empty when intact).
+        ``progress``: reported as files are checked."""
         track_id = self.store.resolve(ref)
         checkpoint_id = self.resolve(track_id, checkpoint_ref)
         path = self.manifest_path(track_id, checkpoint_id)
         try:
             manifest = read_manifest(path, checkpoint_id)
         except FileNotFoundError:
-            raise InvalidInput(f"track {track_id} has no checkpoint {checkpoint_id}") from None
+            raise InvalidInput(
+                f"{self.store.label(track_id)} has no checkpoint {checkpoint_id}"
+            ) from None
         except CorruptFile as err:
             return [{"checkpoint": checkpoint_id, "path": str(path), "problem": err.reason}]
         if manifest.get("checksum") != manifest_checksum(manifest):
             problem = "manifest checksum mismatch"
             return [{"checkpoint": checkpoint_id, "path": str(path), "problem": problem}]
         damage = []
-        for entry in manifest.get("files", []):
+        entries = manifest.get("files", [])
+        for entry in counted(progress, f"verify {checkpoint_id}", entries, len(entries)):
             problem = self._verify_file(track_id, entry)
             if problem:
                 damage.append(
@@ -245,17 +265,14 @@ class Checkpoints:
         try:
             safe_relative(entry.get("path"))
             blob = self.blob_path(track_id, str(entry.get("sha256")))
-            if (
-                blob.is_file()
-                and hashlib.sha256(blob.read_bytes()).hexdigest() != entry["blob_sha256"]
-            ):
+            if blob.is_file() and files.sha256_hex(blob.read_bytes()) != entry["blob_sha256"]:
                 return "the stored blob does not match its sha256"
             data = read_blob(blob, int(entry["size"]))
         except (CorruptFile, PathOutsideRoot, InvalidInput) as err:
             return err.reason if isinstance(err, CorruptFile) else err.message
         except (KeyError, TypeError, ValueError):
             return "malformed manifest entry"
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        if files.sha256_hex(data) != entry["sha256"]:
             return "content does not match its sha256"
         return None
 
@@ -270,9 +287,7 @@ class Checkpoints:
             current = track_files(self.tree.track_dir(track_id), None) + project_files(
                 self.tree.base, self.store.track(track_id), None
             )
-            after_files = {
-                rel: hashlib.sha256(path.read_bytes()).hexdigest() for rel, path in current
-            }
+            after_files = {rel: files.sha256_hex(path.read_bytes()) for rel, path in current}
             after_decisions = self.store.read_list(track_id, "decisions.json")
             after_name = "current"
         else:
@@ -299,13 +314,16 @@ class Checkpoints:
 
     # -- restore -------------------------------------------------------------------------
 
-    def restore(self, ref: str | None, checkpoint_ref: str) -> dict[str, Any]:
+    def restore(
+        self, ref: str | None, checkpoint_ref: str, *, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Replace the track's files by the checkpoint's, all or nothing. The checkpoint is
-        verified first and the current state is checkpointed before anything changes."""
+        verified first and the current state is checkpointed before anything changes.
+        ``progress``: reported while verifying, checkpointing and reading back files."""
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)
             checkpoint_id = self.resolve(track_id, checkpoint_ref)
-            self._refuse_damaged(track_id, checkpoint_id)
+            self._refuse_damaged(track_id, checkpoint_id, progress)
             manifest = self.get(track_id, checkpoint_id)
             # The safety checkpoint commits with the restore: either both happen or neither.
             safety = self.take(
@@ -314,12 +332,13 @@ class Checkpoints:
                 reason=f"before restoring {checkpoint_id}",
                 kind="safety",
                 pinned=False,
+                progress=progress,
             )
             try:
                 current = self.store.load(txn, track_id)
             except CorruptFile:  # unreadable now: the registry still knows the status
                 current = None
-            wanted = self._wanted_files(txn, track_id, manifest, safety)
+            wanted = self._wanted_files(txn, track_id, manifest, safety, progress)
             wanted["track.json"] = restored_track_json(
                 wanted.get("track.json"), current, txn.registry.tracks[track_id]["status"]
             )
@@ -330,8 +349,10 @@ class Checkpoints:
             "safety_checkpoint": safety["checkpoint_id"],
         }
 
-    def _refuse_damaged(self, track_id: str, checkpoint_id: str) -> None:
-        damage = self.verify(track_id, checkpoint_id)
+    def _refuse_damaged(
+        self, track_id: str, checkpoint_id: str, progress: Progress | None = None
+    ) -> None:
+        damage = self.verify(track_id, checkpoint_id, progress=progress)
         if damage:
             first = damage[0]
             raise CorruptFile(
@@ -346,6 +367,7 @@ class Checkpoints:
         track_id: str,
         manifest: dict[str, Any],
         safety: dict[str, Any],
+        progress: Progress | None = None,
     ) -> dict[str, bytes]:
         """The checkpoint's files whose bytes differ from what is on disk (track.json
         always). A file already holding the checkpoint's bytes (the safety checkpoint just
@@ -356,7 +378,8 @@ class Checkpoints:
             if path.is_relative_to(track_dir):
                 on_disk.pop(path.relative_to(track_dir).as_posix(), None)
         wanted = {}
-        for entry in manifest["files"]:
+        entries = manifest["files"]
+        for entry in counted(progress, "read back files", entries, len(entries)):
             relative = safe_relative(entry["path"])
             if relative != "track.json" and on_disk.get(relative) == entry["sha256"]:
                 continue
@@ -389,9 +412,12 @@ class Checkpoints:
 
     # -- prune ---------------------------------------------------------------------------
 
-    def prune(self, ref: str | None, *, keep: int = 10) -> dict[str, Any]:
+    def prune(
+        self, ref: str | None, *, keep: int = 10, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Delete all but the newest ``keep`` checkpoints (never pinned ones, never the
-        track's last_checkpoint), then the blobs no remaining checkpoint uses."""
+        track's last_checkpoint), then the blobs no remaining checkpoint uses.
+        ``progress``: reported as the blobs are looked at."""
         if keep < 1:
             raise InvalidInput("keep at least one checkpoint (--keep 1 or more)")
         with self.tree.transaction() as txn:
@@ -407,7 +433,7 @@ class Checkpoints:
             for manifest in dropped:
                 txn.delete(folder / f"{manifest['checkpoint_id']}.json")
             used = {e["sha256"] for m in kept for e in m.get("files", [])}
-            blobs = _drop_unused_blobs(txn, folder, used)
+            blobs = _drop_unused_blobs(txn, folder, used, progress)
         return {
             "track_id": track_id,
             "removed": [m["checkpoint_id"] for m in dropped],
@@ -416,11 +442,14 @@ class Checkpoints:
         }
 
 
-def _drop_unused_blobs(txn: Transaction, folder: Path, used: set[str]) -> list[str]:
+def _drop_unused_blobs(
+    txn: Transaction, folder: Path, used: set[str], progress: Progress | None = None
+) -> list[str]:
     """Delete the blobs of ``folder`` that no sha in ``used`` names, and their index
     entries; returns the shas deleted."""
     blobs = []
-    for blob in (folder / "blobs").glob("*/*.zst") if (folder / "blobs").is_dir() else ():
+    stored = list((folder / "blobs").glob("*/*.zst")) if (folder / "blobs").is_dir() else []
+    for blob in counted(progress, "prune blobs", stored, len(stored)):
         if blob.name[:-4] not in used:
             txn.delete(blob)
             blobs.append(blob.name[:-4])
@@ -450,16 +479,18 @@ class _BlobWriter:
         # before the checkpoint that indexed it committed.
         self.unsynced: set[Path] = set()
 
-    def store(self, snapshot: list[tuple[str, Path]]) -> tuple[list[dict[str, Any]], int]:
+    def store(
+        self, snapshot: list[tuple[str, Path]], progress: Progress | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """One manifest entry per file of ``snapshot``, and the bytes newly stored."""
         entries, new_bytes = [], 0
-        for relative, path in snapshot:
+        for relative, path in counted(progress, "checkpoint files", snapshot, len(snapshot)):
             data, sha, size = self._content(relative, path)
             blob = blob_path(self.folder, sha)
             if not blob.exists():
                 new_bytes += self._write_blob(blob, sha, path if data is None else data)
             elif sha not in self.index:  # an index lost or older than the blob: hash the blob
-                self.index[sha] = hashlib.sha256(blob.read_bytes()).hexdigest()
+                self.index[sha] = files.sha256_hex(blob.read_bytes())
                 self.unsynced.add(blob.parent)
             entries.append(
                 {
@@ -485,7 +516,7 @@ class _BlobWriter:
         describes the file (then the bytes are not read: None)."""
         pending = self.txn.pending(path)
         if pending is not None:  # this transaction's own, not yet committed, content
-            return pending, hashlib.sha256(pending).hexdigest(), len(pending)
+            return pending, files.sha256_hex(pending), len(pending)
         st = os.stat(path)
         signature = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
         cached = self.cache.get(relative)
@@ -493,7 +524,7 @@ class _BlobWriter:
             data, sha = None, cached[4]
         else:
             data = path.read_bytes()
-            sha = hashlib.sha256(data).hexdigest()
+            sha = files.sha256_hex(data)
         if self.now - st.st_mtime > RACY_SECONDS:
             self.new_cache[relative] = [*signature, sha]
         return data, sha, len(data) if data is not None else st.st_size
@@ -504,7 +535,7 @@ class _BlobWriter:
         packed = self.compressor.compress(data)
         blob.parent.mkdir(parents=True, exist_ok=True)
         files.atomic_write(blob, packed, tmp_dir=self.tree.tmp_dir, sync_dir=False)
-        self.index[sha] = hashlib.sha256(packed).hexdigest()
+        self.index[sha] = files.sha256_hex(packed)
         self.unsynced.add(blob.parent)
         self.tree.lock.refresh()
         return len(packed)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from .commands import HelpRequested, Outcome, UsageProblem, execute, parse
 from .errors import ConductorError
+from .progress import terminal_bars
 
 __all__ = ["main"]
 
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = Engine(ns.root)
         # Runs started here belong to the caller (a shell, an agent), not to this process.
         engine.holder_pid = os.getppid()
+        ns.progress = terminal_bars(as_json=ns.json)  # a bar on stderr, on a terminal only
         outcome = execute(engine, ns)
     except UsageProblem as err:
         print(f"error: {err}", file=sys.stderr)

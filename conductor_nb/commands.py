@@ -17,6 +17,7 @@ from .board_filter import select
 from .errors import InvalidInput, RootMissing
 from .grammar import Arg, Command, CsvChoices, Grammar, HelpRequested, UsageProblem
 from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
+from .progress import counted
 from .steps import STEP_VERBS
 from .store.paths import is_root
 from .vocab import AssumptionStatus, Priority, StepType, TrackStatus, TrackType
@@ -51,8 +52,9 @@ GRAMMAR = Grammar(
         Arg(
             "--root",
             help="the conductor root, or a project folder holding .claude/conductor "
-            "(default: $CONDUCTOR_ROOT, else the nearest .claude/conductor from here up, "
-            "else ./.claude/conductor; `conductor root` shows the one in use)",
+            "(default: $CONDUCTOR_ROOT, else [tool.conductor] root of the nearest "
+            "pyproject.toml, else the nearest .claude/conductor from here up, else "
+            "./.claude/conductor; `conductor root` shows the one in use)",
         ),
         Arg("--json", action="store_true", help="print JSON for machines"),
     ),
@@ -149,6 +151,12 @@ def execute(engine: Any, ns: argparse.Namespace) -> Outcome:
         found = engine.found_root
         raise RootMissing(str(found.path), found.how())
     return GRAMMAR.commands[ns.command].handler_for(ns)(engine, ns)
+
+
+def _progress(ns: argparse.Namespace) -> Any:
+    """Where long work reports (``conductor_nb.progress``): the front end sets
+    ``ns.progress`` (the CLI's terminal bar, the notebook's widget bar), else nothing."""
+    return getattr(ns, "progress", None)
 
 
 def _ref(ns: argparse.Namespace) -> str | None:
@@ -316,7 +324,7 @@ def _switch(engine, ns) -> Outcome:
 @command("list", "list tracks (the registry's status), newest first", *FILTERS)
 def _list(engine, ns) -> Outcome:
     entries = engine.list(status=ns.status, type=ns.type, priority=ns.priority)
-    return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks")
+    return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks", extra={"root": engine.root})
 
 
 @command(
@@ -330,7 +338,8 @@ def _board(engine, ns) -> Outcome:
     each one allows."""
     filters = {"status": ns.status, "type": ns.type, "priority": ns.priority, "search": ns.search}
     entries = select(engine.list(), **filters)
-    return Outcome(K.BOARD, entries, f"{len(entries)} tracks", extra={"filters": filters})
+    extra = {"filters": filters, "root": engine.root}
+    return Outcome(K.BOARD, entries, f"{len(entries)} tracks", extra=extra)
 
 
 @command("get-active", "show the active track's registry entry")
@@ -399,7 +408,7 @@ def _analytics(engine, ns) -> Outcome:
 
     now = _moment(ns.as_of, "--as-of") if ns.as_of else None
     source = [engine.root, *ns.also] if ns.also else engine.root
-    analytics = load(source, now=now)
+    analytics = load(source, now=now, progress=_progress(ns))
     summary = analytics.summary()
     return Outcome(K.ANALYTICS, summary, summary_text(summary), extra={"analytics": analytics})
 
@@ -416,7 +425,14 @@ def _demo(engine, ns) -> Outcome:
     from .analytics.demo import generate
 
     start = _moment(ns.start, "--start") if ns.start else None
-    info = generate(engine.root, tracks=ns.tracks, seed=ns.seed, start=start, days=ns.days)
+    info = generate(
+        engine.root,
+        tracks=ns.tracks,
+        seed=ns.seed,
+        start=start,
+        days=ns.days,
+        progress=_progress(ns),
+    )
     return Outcome(
         K.DEMO,
         info,
@@ -683,7 +699,9 @@ def _project(engine, ns) -> Outcome:
     Arg("--pin", action="store_true", help="never prune this checkpoint"),
 )
 def _checkpoint(engine, ns) -> Outcome:
-    manifest = engine.create_checkpoint(_ref(ns), reason=ns.reason, pinned=ns.pin)
+    manifest = engine.create_checkpoint(
+        _ref(ns), reason=ns.reason, pinned=ns.pin, progress=_progress(ns)
+    )
     meta = manifest["metadata"]
     return Outcome(
         K.CHECKPOINT,
@@ -719,7 +737,11 @@ def _verify(engine, ns) -> Outcome:
         if ns.checkpoint
         else [m["checkpoint_id"] for m in engine.checkpoints(ns.track_id)]
     )
-    damage = [d for cp in wanted for d in engine.verify_checkpoint(ns.track_id, cp)]
+    if len(wanted) == 1:  # one checkpoint: its files
+        damage = engine.verify_checkpoint(ns.track_id, wanted[0], progress=_progress(ns))
+    else:
+        checkpoints = counted(_progress(ns), "verify checkpoints", wanted, len(wanted))
+        damage = [d for cp in checkpoints for d in engine.verify_checkpoint(ns.track_id, cp)]
     message = f"{len(damage)} damaged" if damage else f"{len(wanted)} checkpoints intact"
     return Outcome(K.DAMAGE, damage, message, exit_code=1 if damage else 0)
 
@@ -742,7 +764,7 @@ def _diff(engine, ns) -> Outcome:
     TRACK_OPTION,
 )
 def _restore(engine, ns) -> Outcome:
-    done = engine.restore_checkpoint(ns.track_id, ns.checkpoint)
+    done = engine.restore_checkpoint(ns.track_id, ns.checkpoint, progress=_progress(ns))
     return Outcome(
         K.RESTORED,
         done,
@@ -758,7 +780,7 @@ def _restore(engine, ns) -> Outcome:
     TRACK_OPTION,
 )
 def _prune(engine, ns) -> Outcome:
-    done = engine.prune_checkpoints(ns.track_id, keep=ns.keep)
+    done = engine.prune_checkpoints(ns.track_id, keep=ns.keep, progress=_progress(ns))
     return Outcome(
         K.PRUNED,
         done,
@@ -832,7 +854,7 @@ def _repair(engine, ns) -> Outcome:
 
 @command("rebuild", "regenerate a lost or corrupt registry from the track files")
 def _rebuild(engine, ns) -> Outcome:
-    return Outcome(K.ACTIONS, engine.rebuild())
+    return Outcome(K.ACTIONS, engine.rebuild(progress=_progress(ns)))
 
 
 @command(

@@ -41,7 +41,8 @@ def _as(model: type[M], data: dict[str, Any], where: str) -> M:
 
 class Conductor:
     """Tracks of one root. ``Conductor()`` finds the root like the CLI does
-    ($CONDUCTOR_ROOT, else the nearest ``.claude/conductor``); ``root=`` names one.
+    ($CONDUCTOR_ROOT, else ``[tool.conductor] root`` of the nearest pyproject.toml, else
+    the nearest ``.claude/conductor``); ``root=`` names one.
 
     A track can be named by id, unique id prefix or exact name; where the track is
     optional, None means the active track.

@@ -5,7 +5,6 @@ so they can be read but not restored; a track is linked to one through its
 
 from __future__ import annotations
 
-import gzip
 import re
 
 from .errors import CorruptFile, InvalidInput
@@ -26,6 +25,8 @@ MAX_BYTES = 32 * 1024 * 1024  # a snapshot is a few KB: refuse to inflate anythi
 
 
 def read_snapshot(path: Path) -> dict[str, Any]:
+    import gzip  # only where a snapshot is read (~1 ms a CLI call need not pay)
+
     try:
         with gzip.open(path, "rb") as raw:
             data = raw.read(MAX_BYTES + 1)

@@ -8,6 +8,7 @@ from datetime import UTC
 
 from .damage import find_damage, mend
 from .errors import ConductorError, CorruptFile, RegistryMissing, TrackIdMismatch
+from .progress import counted
 from .store import files
 from .store.paths import TRACK_ID_RE
 from .store.registry import RegistryDoc, track_folders
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from .progress import Progress
     from .store.tree import Transaction
     from .trackstore import TrackStore
     from .transitions import Transitions
@@ -182,7 +184,7 @@ class Maintenance:
             except CorruptFile as err:
                 stamp = self.store.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 backup = self.tree.backups_dir / f"{stamp}-{path.name.lstrip('.')}"
-                self.tree.backups_dir.mkdir(parents=True, exist_ok=True)
+                files.make_dirs(self.tree.backups_dir)
                 files.atomic_write(backup, path.read_bytes())
                 files.remove_quietly(path)
                 files.fsync_dir(path.parent)
@@ -248,9 +250,10 @@ class Maintenance:
             done.append(f"{track_id}: paused, {active[-1]} stays active")
         return done
 
-    def rebuild(self) -> list[str]:
+    def rebuild(self, *, progress: Progress | None = None) -> list[str]:
         """Regenerate the registry from the track files (a lost or corrupt registry). The
-        old file, if any, is kept in backups/; statuses come from the track files."""
+        old file, if any, is kept in backups/; statuses come from the track files.
+        ``progress``: reported as track folders are read."""
         path = self.tree.registry.path
         done: list[str] = []
         doc = RegistryDoc.empty()
@@ -258,9 +261,10 @@ class Maintenance:
             if path.exists():
                 backup = self.store.backup(txn, path, "track-registry.json")
                 done.append(f"kept the old registry as {backup}")
-            for name in sorted(
+            folders = sorted(
                 track_folders(self.tree.tracks_dir), key=_created_order(self.tree.tracks_dir)
-            ):
+            )
+            for name in counted(progress, "rebuild: tracks", folders, len(folders)):
                 done += self._adopt_folder(txn, name)
             done += self._one_active(txn)
             active = doc.ids(status=TrackStatus.ACTIVE)

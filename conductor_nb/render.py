@@ -121,9 +121,15 @@ def notes_block(decisions: Sequence[dict[str, Any]], assumptions: Sequence[dict[
 _LATEST = 3  # decisions and assumptions `conductor show` lists
 
 
-def entries_table(entries: Sequence[dict[str, Any]]) -> str:
+def _none_found(root: Any) -> str:
+    """What an empty listing says: where it looked (the root exists: a missing one is
+    an error before anything is listed)."""
+    return f"no tracks in {root}" if root is not None else "no tracks"
+
+
+def entries_table(entries: Sequence[dict[str, Any]], root: Any = None) -> str:
     if not entries:
-        return "no tracks"
+        return _none_found(root)
     rows = [
         (
             e.get("track_id"),
@@ -139,10 +145,10 @@ def entries_table(entries: Sequence[dict[str, Any]]) -> str:
     return table(["id", "name", "status", "type", "priority", "progress", "updated"], rows)
 
 
-def board_table(entries: Sequence[dict[str, Any]]) -> str:
+def board_table(entries: Sequence[dict[str, Any]], root: Any = None) -> str:
     """``conductor board``: the tracks with the lifecycle verbs each one allows."""
     if not entries:
-        return "no tracks"
+        return _none_found(root)
     rows = [
         (
             e.get("track_id"),
@@ -313,8 +319,8 @@ RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
     **dict.fromkeys(_TABLES, _table),
     **dict.fromkeys(_REPORTS, _report),
     **dict.fromkeys(MESSAGE_KINDS, _message_or_json),
-    K.ENTRIES: lambda o: entries_table(o.data),
-    K.BOARD: lambda o: board_table(o.data),
+    K.ENTRIES: lambda o: entries_table(o.data, o.extra.get("root")),
+    K.BOARD: lambda o: board_table(o.data, o.extra.get("root")),
     K.ENTRY: lambda o: o.message or entries_table([o.data]),
     K.TRACK: _track,
     K.STATS: lambda o: _stats(o.data, o.extra),

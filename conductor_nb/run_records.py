@@ -26,7 +26,6 @@ fields it does not know):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import numbers
@@ -59,7 +58,6 @@ __all__ = [
 ]
 
 METRICS_FILE = "metrics.jsonl"
-_datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
 _MAX_NAME = 250
 
 
@@ -143,7 +141,7 @@ def append_metrics(path: Path, time: str, step: int, metrics: dict[str, int | fl
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        _datasync(fd)
+        files.fdatasync(fd)
     finally:
         os.close(fd)
     if created:
@@ -242,7 +240,7 @@ class RunRecords:
         record = {
             "name": relative,
             "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
+            "sha256": files.sha256_hex(payload),
         }
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)

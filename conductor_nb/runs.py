@@ -184,7 +184,7 @@ class Runs:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise InvalidInput(f"track {track_id} has no run {run_ref!r}")
+            raise InvalidInput(f"{self.store.label(track_id)} has no run {run_ref!r}")
         raise InvalidInput(f"{run_ref!r} matches several runs: {', '.join(matches)}")
 
     def read(self, track_id: str, run_id: str, txn: Transaction | None = None) -> dict[str, Any]:

@@ -13,7 +13,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import AmbiguousTrackRef, CorruptFile, InvalidInput, TrackIdMismatch, TrackNotFound
+from .errors import (
+    AmbiguousTrackRef,
+    CorruptFile,
+    InvalidInput,
+    TrackIdMismatch,
+    TrackNotFound,
+    track_label,
+)
 from .holders import hostname
 from .store import files
 from .store.paths import locate_root, slugify
@@ -119,6 +126,12 @@ class TrackStore:
     def entry(self, ref: str | None) -> dict[str, Any]:
         registry = self.registry()
         return registry.tracks[self.resolve(ref, registry)]
+
+    def label(self, track_id: str) -> str:
+        """The track as users name it in messages: ``'Docs refresh' (track-docs-...)``."""
+        entry = self.registry().tracks.get(track_id) or {}
+        name = entry.get("name")
+        return track_label(track_id, name if isinstance(name, str) else None)
 
     def list(
         self,

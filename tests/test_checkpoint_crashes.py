@@ -40,7 +40,7 @@ ROUNDS = max(50, int(os.environ.get("CONDUCTOR_CRASH_ROUNDS", "50")))
 # fsynced) only after the operation returned, so a logged checkpoint was reported created.
 CHILD = r"""
 import os, sys
-import filelock  # the first lock imports it: loaded before "ready", kills land in the work
+import fcntl  # the lock needs only fcntl (no package): loaded before "ready" all the same
 import killpoints
 from conductor_nb.engine import Engine
 

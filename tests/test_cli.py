@@ -73,7 +73,9 @@ def test_list_filters_and_table(root: Path) -> None:
     assert "Alpha work" in out and "Beta work" not in out
     assert out.splitlines()[0].split()[:3] == ["ID", "NAME", "STATUS"]
     assert "Beta work" in conductor(root, "list", "--priority", "P2,P3").stdout
-    assert "no tracks" in conductor(root, "list", "--status", "active").stdout
+    empty = conductor(root, "list", "--status", "active").stdout
+    assert empty.strip() == f"no tracks in {root.resolve()}"  # it says where it looked
+    assert conductor(root, "board", "--search", "nothing").stdout.strip() == empty.strip()
 
 
 def test_track_named_by_name_and_prefix(root: Path) -> None:

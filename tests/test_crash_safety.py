@@ -43,7 +43,7 @@ LAST_CHANGE = 250
 # (a corrupt file, a lock timeout...) ends the child early, which fails the round.
 CHILD = r"""
 import os, random, sys
-import filelock, zstandard  # imported before "ready": kills land in the work, not in imports
+import zstandard  # imported before "ready": kills land in the work, not in imports
 import killpoints
 from conductor_nb import lifecycle
 from conductor_nb.engine import Engine

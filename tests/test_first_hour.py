@@ -170,6 +170,11 @@ def test_errors_name_tracks_as_the_user_does(tmp_path: Path) -> None:
     assert f"'Docs refresh' ({docs}) is active" in refused.stderr
     done = run(tmp_path, "complete", "Payment bugfix")
     assert "cannot complete 'Payment bugfix' (track-payment-bugfix-" in done.stderr
+    no_checkpoint = run(tmp_path, "restore", "7", "--track-id", "Payment bugfix")
+    assert "'Payment bugfix' (track-payment-bugfix-" in no_checkpoint.stderr
+    assert "has no checkpoint checkpoint-007" in no_checkpoint.stderr
+    no_run = run(tmp_path, "run", "start", "9")
+    assert f"'Docs refresh' ({docs}) has no run '9'" in no_run.stderr
 
 
 # -- output ---------------------------------------------------------------------------------

@@ -58,6 +58,22 @@ def test_cli_list_does_not_import_pydantic_or_filelock(root: Path) -> None:
     assert "pydantic" not in loaded and "filelock" not in loaded
 
 
+def test_cli_writes_import_only_what_they_use(root: Path) -> None:
+    """`conductor create` and `activate` (the hot write paths) lock with fcntl alone and
+    load nothing they do not use: no filelock, typing, msgspec, shutil (argparse asks it
+    for the terminal width), hashlib or gzip (issue #14: start-up). (A pause checkpoints,
+    which hashes and compresses: it loads hashlib and zstandard, and zstandard typing.)"""
+    code = (
+        "import sys, json\nfrom conductor_nb.cli import main\n"
+        "assert main(['create', '--name', 'Written track']) == 0\n"
+        "assert main(['activate', 'Written track']) == 0\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    loaded = _loaded(code, root)
+    unused = {"filelock", "typing", "msgspec", "shutil", "hashlib", "gzip", "pydantic"}
+    assert not loaded & unused, loaded & unused
+
+
 def test_public_api_is_exactly_the_exports() -> None:
     """Every name in __all__ resolves, and nothing public is exported by accident."""
     for name in conductor_nb.__all__:

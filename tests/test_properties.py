@@ -311,3 +311,29 @@ def test_empty_registry_encodes_like_json_dumps() -> None:
     """A registry with no tracks is json.dumps too ("tracks": {} on one line)."""
     doc = RegistryDoc.empty()
     assert doc.encode() == json.dumps(doc.doc, indent=2, ensure_ascii=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    entries=st.dictionaries(KEYS, ENTRY, min_size=1, max_size=8),
+    indent=st.sampled_from([2, 2, 2, None, 4]),
+    data=st.data(),
+)
+def test_a_read_registry_is_spliced_from_its_bytes_like_json_dumps(entries, indent, data) -> None:
+    """A registry parsed from a file copies the entries it did not change from the file's
+    bytes; the text is json.dumps all the same, and a file laid out otherwise (compact,
+    another indent) is rewritten whole in the original tool's layout."""
+    from conductor_nb.store.registry import parse
+
+    doc = {"version": "1.0", "active_track": None, "tracks": entries, "metadata": {}}
+    registry = parse(json.dumps(doc, indent=indent, ensure_ascii=False).encode(), "r.json")
+    for _ in range(data.draw(st.integers(0, 4))):
+        if data.draw(st.booleans()):
+            key = data.draw(st.sampled_from(list(registry.tracks)))
+        else:
+            key = data.draw(KEYS)
+        registry.set_entry(key, data.draw(ENTRY))
+        registry.refresh_metadata("2026-01-01T00:00:00.000Z")
+        if data.draw(st.booleans()):
+            assert registry.encode() == json.dumps(registry.doc, indent=2, ensure_ascii=False)
+    assert registry.encode() == json.dumps(registry.doc, indent=2, ensure_ascii=False)

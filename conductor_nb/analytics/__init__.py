@@ -51,14 +51,17 @@ __all__ = [
 ]
 
 
-def load(source: Any = None, *, now: Any = None, cache: bool = True) -> Analytics:
+def load(
+    source: Any = None, *, now: Any = None, cache: bool = True, progress: Any = None
+) -> Analytics:
     """Read one root (a path, an Engine, None: the usual root) or several (a list, or
     ``{project: root}``) once; ``now`` (aware datetime) ends open intervals; ``cache``:
     use the column cache of each root (``<root>/tracks/.conductor-cache``), which makes
-    reading again a root whose tracks mostly did not change several times faster."""
+    reading again a root whose tracks mostly did not change several times faster.
+    ``progress``: reported as tracks are read (``conductor_nb.progress``)."""
     from .frames import Analytics
 
-    return Analytics(source, now=now, cache=cache)
+    return Analytics(source, now=now, cache=cache, progress=progress)
 
 
 def tracks(source: Any = None, *, now: Any = None) -> pd.DataFrame:

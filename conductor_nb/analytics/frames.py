@@ -135,14 +135,18 @@ class Analytics:
     reuse it while they are unchanged (``loading``). Frames are computed on first use and
     cached; each call returns a copy."""
 
-    def __init__(self, source: Any = None, *, now: Any = None, cache: bool = True) -> None:
+    def __init__(
+        self, source: Any = None, *, now: Any = None, cache: bool = True, progress: Any = None
+    ) -> None:
         pairs, self.multi = resolve_sources(source)
         self.projects = [name for name, _ in pairs]
         self.roots = [root for _, root in pairs]
         self.now = _now(now)
         self._now_us = int(self.now.value // 1000)
         self._cache: dict[str, pd.DataFrame] = {}
-        self._assemble([read_root(root, name, cache=cache) for name, root in pairs])
+        self._assemble(
+            [read_root(root, name, cache=cache, progress=progress) for name, root in pairs]
+        )
 
     # -- assembling the flat tables ----------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import counted
 from ..store.paths import TRACK_ID_RE, find_root, project_dir
 from . import cache as column_cache
 from .extracts import TEXT_KEYS, Extracts, signature_now
@@ -94,13 +95,14 @@ def _as_root(item: Any) -> Path:
 # -- a root --------------------------------------------------------------------------------
 
 
-def read_root(root: Path, project: str, *, cache: bool = True) -> RawRoot:
+def read_root(root: Path, project: str, *, cache: bool = True, progress: Any = None) -> RawRoot:
     """The columns of one root. ``cache``: reuse and update the column cache (reading
-    never fails because of it: a damaged or foreign cache is ignored and rewritten)."""
+    never fails because of it: a damaged or foreign cache is ignored and rewritten).
+    ``progress``: reported as tracks are read or found unchanged."""
     tracks_dir = f"{root}/tracks"
     with _collector_paused():
         entries = _registry_entries(tracks_dir)
-        extracts = _extracts(tracks_dir, entries, cache)
+        extracts = _extracts(tracks_dir, entries, cache, progress)
         return _merge(extracts, [entry for _, entry in entries], root, project)
 
 
@@ -132,7 +134,9 @@ def _registry_entries(tracks_dir: str) -> list[tuple[str, dict]]:
     ]
 
 
-def _extracts(tracks_dir: str, entries: list[tuple[str, dict]], cache: bool) -> Extracts:
+def _extracts(
+    tracks_dir: str, entries: list[tuple[str, dict]], cache: bool, progress: Any = None
+) -> Extracts:
     """Every track's extracts, in registry order: from the cache where the track's files
     are unchanged, read otherwise. The cache is rewritten when a track was read that it
     can keep, or when some of its entries went unused (changed or gone)."""
@@ -141,7 +145,8 @@ def _extracts(tracks_dir: str, entries: list[tuple[str, dict]], cache: bool) -> 
     stored = {track_id: row for row, track_id in enumerate(cached.tracks["track_id"])}
     fresh = Extracts()
     rows: list[int] = []  # of cached + fresh
-    for track_id, entry in entries:
+    items = entries if progress is None else counted(progress, "read tracks", entries)
+    for track_id, entry in items:
         row = stored.get(track_id)
         if row is not None and _unchanged(cached, row, tracks_dir):
             rows.append(row)

@@ -8,6 +8,7 @@ runs the same engine verbs, and converts an engine error once into exactly
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import shlex
 from collections.abc import Callable
@@ -15,12 +16,14 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from traitlets import Bool, Float, Int, TraitError, Unicode, observe, validate
 
 from .. import commands
 from ..commands import MESSAGE_KINDS, HelpRequested, Outcome, OutcomeKind
 from ..engine import Engine
 from ..errors import ConductorError
 from ..lease_keeper import LeaseKeeper
+from ..progress import Bars
 from ..store.paths import locate_root
 from ..tracking import TrackedRun
 from . import watch
@@ -57,22 +60,92 @@ _COLUMNS = {
 _ACTIVATING = frozenset({"activate", "resume", "switch", "recover"})
 
 
+# What each setting accepts, for the one line a bad value gets.
+_ACCEPTS = {
+    "root": "a folder path (the conductor root or a project folder), or None",
+    "refresh_interval": "seconds between live refreshes, from 0.05 to 3600",
+    "live_views": "how many views stay live, a whole number from 1 to 1000",
+    "progress": "True or False",
+    "progress_delay": "seconds of work before a progress bar appears, from 0 to 3600",
+}
+
+
 @magics_class
 class TrackMagics(Magics):
-    """``%track SUBCOMMAND ...`` (see ``%track help``)."""
+    """``%track SUBCOMMAND ...`` (see ``%track help``).
 
-    def __init__(self, shell=None, root: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(shell)
-        self._root = root
+    Settings (``%config TrackMagics.NAME = VALUE``, or ``c.TrackMagics.NAME`` in
+    ipython_config.py / ipython_kernel_config.py): see ``_ACCEPTS`` and the README."""
+
+    root = Unicode(
+        None, allow_none=True, help="the conductor root (after --root, before $CONDUCTOR_ROOT)"
+    ).tag(config=True)
+    refresh_interval = Float(
+        watch.POLL_SECONDS, help="seconds between two looks at a live view's files"
+    ).tag(config=True)
+    live_views = Int(watch.MAX_LIVE, help="how many of the latest views stay live").tag(config=True)
+    progress = Bool(True, help="show a progress bar during long work").tag(config=True)
+    progress_delay = Float(
+        1.0, help="seconds long work runs before its bar appears (quick work shows none)"
+    ).tag(config=True)
+
+    def __init__(self, shell=None, root: str | os.PathLike[str] | None = None, **kwargs) -> None:
+        super().__init__(shell, **kwargs)
+        self._root = root  # given to the constructor: counts as an option
         self._engines: dict[str, Engine] = {}
         self._keepers: dict[str, LeaseKeeper] = {}
+        watch.configure(interval=self.refresh_interval, max_live=self.live_views)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @validate("refresh_interval")
+    def _check_interval(self, proposal):
+        return self._within(proposal, 0.05, 3600)
+
+    @validate("progress_delay")
+    def _check_progress_delay(self, proposal):
+        return self._within(proposal, 0, 3600)
+
+    @validate("live_views")
+    def _check_live_views(self, proposal):
+        return self._within(proposal, 1, 1000)
+
+    def _within(self, proposal, low: float, high: float):
+        value = proposal["value"]
+        if not low <= value <= high:
+            raise TraitError(self._bad(proposal["trait"].name, value))
+        return value
+
+    @observe("refresh_interval", "live_views")
+    def _apply_watch_settings(self, change) -> None:
+        watch.configure(interval=self.refresh_interval, max_live=self.live_views)
+
+    def _bad(self, name: str, value: Any) -> str:
+        return f"TrackMagics.{name}: {value!r} is not {_ACCEPTS[name]}"
+
+    def _load_config(self, cfg, section_names=None, traits=None) -> None:
+        """Loading settings (``%config``, the kernel's config): a bad value is logged as
+        one line naming the setting and what it accepts (traitlets' own message is
+        longer), and dropped, so the setting keeps its value and a bad line in the
+        kernel's config does not stop the extension from loading."""
+        section = cfg.get(type(self).__name__, {})
+        for name, value in list(section.items()):
+            trait = self.traits(config=True).get(name)
+            if trait is None or (value is None and trait.allow_none):
+                continue  # unknown names: traitlets warns; None: allowed
+            try:
+                trait._validate(self, value)  # the type, then the range (@validate)
+            except TraitError:
+                logging.getLogger().error(self._bad(name, value))
+                del section[name]
+        super()._load_config(cfg, section_names=section_names, traits=traits)
 
     # -- engine ----------------------------------------------------------------------------
 
     def engine(self, root: str | None = None) -> Engine:
         """The engine of ``root`` (default: the configured root, else the one discovered
         now, so setting $CONDUCTOR_ROOT in a notebook takes effect at once)."""
-        found = locate_root(root or self._root or None)
+        found = locate_root(root or self._root or None, configured=self.root or None)
         key = str(found.path)
         engine = self._engines.get(key)
         if engine is None:
@@ -101,6 +174,7 @@ class TrackMagics(Magics):
             if cell is not None and ns.command == "run":  # run's cell form: the kernel runs it
                 return self._run_cell(ns)
             engine = self.engine(ns.root)
+            ns.progress = self._progress_bars()
             outcome = commands.execute(engine, ns)
         except HelpRequested as help_:
             print(help_.text, end="")
@@ -109,6 +183,20 @@ class TrackMagics(Magics):
             raise UsageError(str(err)) from None
         self._keep_leases(engine, took_over=ns.command in _ACTIVATING)
         return self._as_object(engine, outcome)
+
+    def _progress_bars(self) -> Bars | None:
+        """The notebook's progress (``TrackMagics.progress``): tqdm's widget bar, made
+        only when long work reports."""
+        if not self.progress:
+            return None
+
+        def notebook_bar(**options):
+            from tqdm.notebook import tqdm  # ipywidgets: on the first long operation
+
+            wanted = {k: v for k, v in options.items() if k in ("total", "desc", "leave")}
+            return tqdm(**wanted, delay=self.progress_delay)
+
+        return Bars(notebook_bar)
 
     def _run_cell(self, ns) -> Any:
         """Run the cell (``ns.code``, parsed with ``run``'s cell form) as a tracked run of

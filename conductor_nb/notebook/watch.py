@@ -8,8 +8,9 @@ kernel's IOPub thread, which accepts messages from any thread. Views serialise t
 refresh and button handlers with a lock, so a refresh never interleaves with a click.
 
 Only the most recent ``MAX_LIVE`` views stay live: a notebook re-run many times would
-otherwise poll for every board it ever showed. An older view keeps working; it just
-refreshes when asked to.
+otherwise poll for every board it ever showed (``TrackMagics.live_views`` and
+``TrackMagics.refresh_interval`` set both through ``configure``). An older view keeps
+working; it just refreshes when asked to.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["LiveView", "Watcher", "stat_signature", "stop_watcher", "watcher"]
+__all__ = ["LiveView", "Watcher", "configure", "stat_signature", "stop_watcher", "watcher"]
 
 POLL_SECONDS = 0.5
 MAX_LIVE = 8
+_settings = {"interval": POLL_SECONDS, "max_live": MAX_LIVE}
 
 
 class LiveView(Protocol):
@@ -123,8 +125,17 @@ def watcher() -> Watcher:
     """The kernel's watcher (created on first use)."""
     global _watcher
     if _watcher is None:
-        _watcher = Watcher()
+        _watcher = Watcher(**_settings)
     return _watcher
+
+
+def configure(*, interval: float, max_live: int) -> None:
+    """The poll interval and how many views stay live, for the kernel's watcher (now
+    and when it is made again): the magic's settings."""
+    _settings.update(interval=interval, max_live=max_live)
+    if _watcher is not None:
+        _watcher.interval = interval
+        _watcher.max_live = max_live
 
 
 def stop_watcher() -> None:

@@ -2,8 +2,9 @@
 
 Two locks are taken, always in the same order:
 
-1. ``tracks/.conductor.lock`` through the ``filelock`` package (an OS lock, so a
-   killed process never leaves it held): it orders our own processes.
+1. ``tracks/.conductor.lock``, held with ``fcntl.flock`` (an OS lock, so a killed
+   process never leaves it held; the same lock the ``filelock`` package takes, which
+   earlier versions used): it orders our own processes. Waiting polls until the deadline.
 2. ``tracks/track-registry.lock``, the original Node.js tool's protocol: created
    exclusively, holding ``{"pid":..,"timestamp":..}``. While we hold it the original
    tool waits. A leftover is stale when its pid is dead on this host or its mtime is
@@ -23,6 +24,7 @@ file it holds, and locks again.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import threading
@@ -31,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import LockTimeout
+from . import files
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -101,7 +104,7 @@ class RootLock:
         self.owner_pid = os.getpid()
         self._guard = threading.RLock()
         self._depth = 0
-        self._os_lock = None
+        self._os_fd: int | None = None  # the flock-ed descriptor of OS_LOCK_NAME
         self._interop_content: bytes | None = None
         self.timeout = default_timeout()
         self._made: list[Path] = []  # folders the current acquire created, deepest first
@@ -127,7 +130,7 @@ class RootLock:
                 try:
                     self._acquire_interop(deadline, timeout)
                 except BaseException:
-                    self._os_lock.release()
+                    self._release_os_lock()
                     raise
             except BaseException:
                 self._guard.release()
@@ -142,7 +145,7 @@ class RootLock:
                     self._discard_made()
             finally:
                 self.discard_on_release = False
-                self._os_lock.release()
+                self._release_os_lock()
         self._depth -= 1
         self._guard.release()
 
@@ -162,37 +165,41 @@ class RootLock:
     # -- the two locks ---------------------------------------------------------------
 
     def _acquire_os_lock(self, deadline: float, timeout: float) -> None:
-        import filelock  # heavy import (~70 ms): only writers pay for it
-
         while True:
             self._made = _missing_folders(self.tracks_dir)
-            self.tracks_dir.mkdir(parents=True, exist_ok=True)
-            if self._os_lock is None:
-                self._os_lock = filelock.FileLock(
-                    self.tracks_dir / OS_LOCK_NAME, thread_local=False, poll_interval=POLL_INTERVAL
-                )
             try:
-                self._os_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-            except filelock.Timeout:
+                # a new root's folders are synced in their parents: a power cut after the
+                # first write cannot lose the root
+                files.make_dirs(self.tracks_dir)
+                fd = os.open(self.tracks_dir / OS_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            except (FileNotFoundError, FileExistsError):
+                continue  # a first writer that wrote nothing was removing the folders
+            try:
+                _flock_until(fd, deadline)
+            except BlockingIOError:
+                os.close(fd)
                 raise LockTimeout(
                     str(self.interop_path), timeout, "another conductor process"
                 ) from None
-            except FileNotFoundError:  # a first writer that wrote nothing removed the folder
-                continue
-            if self._holds_lock_file() is not False:
+            except BaseException:
+                os.close(fd)
+                raise
+            self._os_fd = fd
+            if self._holds_lock_file():
                 return
-            self._os_lock.release()  # it unlinked the file we locked: lock the new one
+            self._release_os_lock()  # it unlinked the file we locked: lock the new one
 
-    def _lock_fd(self) -> int | None:
-        return getattr(getattr(self._os_lock, "_context", None), "lock_file_fd", None)
+    def _release_os_lock(self) -> None:
+        fd, self._os_fd = self._os_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor of the open file releases the flock
 
-    def _holds_lock_file(self) -> bool | None:
-        """Whether the OS lock file at the path is the one held (None: cannot tell)."""
-        fd = self._lock_fd()
-        if fd is None:
-            return None
+    def _holds_lock_file(self) -> bool:
+        """Whether the OS lock file at the path is the one held."""
+        if self._os_fd is None:
+            return False
         try:
-            return os.path.samestat(os.fstat(fd), os.stat(self.tracks_dir / OS_LOCK_NAME))
+            return os.path.samestat(os.fstat(self._os_fd), os.stat(self.tracks_dir / OS_LOCK_NAME))
         except FileNotFoundError:
             return False
 
@@ -200,7 +207,7 @@ class RootLock:
         """Remove the OS lock file (still held) and the folders this hold created, when
         empty; only where a later holder can tell the file went (see the module doc)."""
         made, self._made = self._made, []
-        if not made or self._lock_fd() is None:
+        if not made or self._os_fd is None:
             return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tracks_dir / OS_LOCK_NAME)
@@ -270,6 +277,18 @@ class RootLock:
         except FileNotFoundError:
             pass
         self._interop_content = None
+
+
+def _flock_until(fd: int, deadline: float) -> None:
+    """An exclusive flock on ``fd``, polled until ``deadline`` (BlockingIOError past it)."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(POLL_INTERVAL)
 
 
 def _missing_folders(folder: Path) -> list[Path]:

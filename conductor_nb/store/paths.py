@@ -7,9 +7,10 @@ import re
 from collections import namedtuple  # not dataclasses: it imports inspect (~15 ms)
 from pathlib import Path
 
-from ..errors import InvalidId, PathOutsideRoot
+from ..errors import InvalidId, InvalidInput, PathOutsideRoot
 
 __all__ = [
+    "PYPROJECT_KEYS",
     "ROOT_ENV",
     "ROOT_PARTS",
     "RUN_ID_RE",
@@ -22,6 +23,7 @@ __all__ = [
     "is_root",
     "locate_root",
     "project_dir",
+    "pyproject_settings",
     "slugify",
 ]
 
@@ -36,8 +38,10 @@ _FILE_PART_RE = re.compile(r"[^\x00-\x1f/\\]{1,255}")
 
 class FoundRoot(namedtuple("FoundRoot", "path source")):
     """The root in use (an absolute ``path``) and how it was found: ``source`` is
-    "option" (given: ``--root``, ``root=``), "environment" ($CONDUCTOR_ROOT), "ancestor"
-    (the nearest folder above with a .claude/conductor) or "default" (none has one:
+    "option" (given: ``--root``, ``root=``), "config" (the notebook's
+    ``%config TrackMagics.root`` or kernel config), "environment" ($CONDUCTOR_ROOT),
+    "pyproject" (``[tool.conductor] root`` of the nearest pyproject.toml), "ancestor" (the
+    nearest folder above with a .claude/conductor) or "default" (none has one:
     ``./.claude/conductor``). It is path-like: ``Path(found)`` is its path."""
 
     __slots__ = ()
@@ -52,34 +56,91 @@ class FoundRoot(namedtuple("FoundRoot", "path source")):
 
 _HOW = {
     "option": "given with --root",
+    "config": "from the notebook's configuration (TrackMagics.root)",
     "environment": f"from ${ROOT_ENV}",
+    "pyproject": "from [tool.conductor] root in the nearest pyproject.toml",
     "ancestor": "the nearest .claude/conductor above the working directory",
     "default": "the default: no .claude/conductor in the working directory or above",
 }
 
 
 def locate_root(
-    given: str | os.PathLike[str] | None = None, start: str | os.PathLike[str] | None = None
+    given: str | os.PathLike[str] | None = None,
+    start: str | os.PathLike[str] | None = None,
+    *,
+    configured: str | os.PathLike[str] | None = None,
 ) -> FoundRoot:
-    """The conductor root: ``given``, else $CONDUCTOR_ROOT, else the nearest ancestor's
-    .claude/conductor, else ``start/.claude/conductor``; with how it was found.
+    """The conductor root and how it was found, first of: ``given`` (--root, root=),
+    ``configured`` (the notebook's TrackMagics.root), $CONDUCTOR_ROOT, ``[tool.conductor]
+    root`` of the nearest pyproject.toml (relative to its folder), the nearest ancestor's
+    .claude/conductor, else ``start/.claude/conductor``.
 
-    A folder given (or in $CONDUCTOR_ROOT) that holds no tracks but a .claude/conductor
-    is a project folder: its .claude/conductor is the root (as git takes a work tree).
+    A folder given (or configured, or in $CONDUCTOR_ROOT) that holds no tracks but a
+    .claude/conductor is a project folder: its .claude/conductor is the root (as git
+    takes a work tree).
     """
     if isinstance(given, FoundRoot):
         return given
     if given is not None:
         return FoundRoot(_project_root(Path(given).expanduser().absolute()), "option")
+    if configured:
+        return FoundRoot(_project_root(Path(configured).expanduser().absolute()), "config")
     env = os.environ.get(ROOT_ENV)
     if env:
         return FoundRoot(_project_root(Path(env).expanduser().absolute()), "environment")
     here = Path(start if start is not None else os.getcwd()).absolute()
+    settings = pyproject_settings(here)
+    if settings.get("root") is not None:
+        return FoundRoot(_project_root(settings["root"]), "pyproject")
     for folder in (here, *here.parents):
         candidate = folder.joinpath(*ROOT_PARTS)
         if candidate.is_dir():
             return FoundRoot(candidate, "ancestor")
     return FoundRoot(here.joinpath(*ROOT_PARTS), "default")
+
+
+# What ``[tool.conductor]`` may set: both are folders, relative to the pyproject's folder.
+PYPROJECT_KEYS = {
+    "root": "the conductor root (or a project folder holding .claude/conductor)",
+    "templates": "a folder of track templates (reserved: read and checked, not used yet)",
+}
+
+
+def pyproject_settings(start: str | os.PathLike[str] | None = None) -> dict:
+    """``[tool.conductor]`` of the nearest pyproject.toml at or above ``start`` (the first
+    one found, with or without that table): ``{"file": Path, "root": Path | None,
+    "templates": Path | None}``, paths made absolute; ``{}`` when there is no
+    pyproject.toml. A value that is not a usable folder name is an InvalidInput naming it."""
+    here = Path(start if start is not None else os.getcwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return _read_pyproject(candidate)
+    return {}
+
+
+def _read_pyproject(path: Path) -> dict:
+    import tomllib  # only when there is a pyproject.toml (the CLI starts without it)
+
+    try:
+        with open(path, "rb") as stream:
+            table = tomllib.load(stream).get("tool", {}).get("conductor", {})
+    except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
+        raise InvalidInput(f"{path}: not readable as TOML ({exc})") from None
+    accepted = ", ".join(PYPROJECT_KEYS)
+    if not isinstance(table, dict):
+        raise InvalidInput(f"{path}: [tool.conductor] must be a table (keys: {accepted})")
+    settings: dict = {"file": path}
+    for key, value in table.items():
+        if key not in PYPROJECT_KEYS:
+            raise InvalidInput(f"{path}: [tool.conductor] has no setting {key!r} ({accepted})")
+        if not isinstance(value, str) or not value.strip() or "\x00" in value:
+            raise InvalidInput(
+                f"{path}: [tool.conductor] {key} takes a folder path as a string "
+                f"({PYPROJECT_KEYS[key]}), not {value!r}"
+            )
+        settings[key] = (path.parent / Path(value).expanduser()).absolute()
+    return {"root": None, "templates": None, **settings}
 
 
 def is_root(folder: Path) -> bool:
@@ -95,8 +156,9 @@ def _project_root(folder: Path) -> Path:
 
 
 def find_root(start: str | os.PathLike[str] | None = None) -> Path:
-    """The conductor root's path (see ``locate_root``): $CONDUCTOR_ROOT, else the nearest
-    ancestor's .claude/conductor, else ``start/.claude/conductor``."""
+    """The conductor root's path (see ``locate_root``): $CONDUCTOR_ROOT, else
+    ``[tool.conductor] root`` of the nearest pyproject.toml, else the nearest ancestor's
+    .claude/conductor, else ``start/.claude/conductor``."""
     return locate_root(None, start).path
 
 

@@ -126,7 +126,7 @@ class Tree:
             expected, writes, deletes = journal
             if expected is None or _registry_crc(self.registry.path) == expected:
                 for path, data in writes:
-                    path.parent.mkdir(parents=True, exist_ok=True)
+                    files.make_dirs(path.parent)
                     files.atomic_write(path, data, tmp_dir=self.tmp_dir)
                 for path in deletes:
                     files.remove_quietly(path)
@@ -209,7 +209,7 @@ class Transaction:
         if not self.writes and not self.deletes and not self.registry_changed:
             return
         self.committed = True
-        registry_text = self.registry.encode().encode("utf-8") if self.registry_changed else None
+        registry_text = self.registry.encode_bytes() if self.registry_changed else None
         if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {
                 "registry_crc": _crc(registry_text) if registry_text is not None else None,
@@ -228,7 +228,7 @@ class Transaction:
             tree.registry.adopt(self.registry)
         synced: set[Path] = set()
         for path, data in self.writes.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            files.make_dirs(path.parent)  # a new track's folder survives a power cut
             files.atomic_write(path, data, tmp_dir=tree.tmp_dir, sync_dir=False)
             synced.add(path.parent)
         for path in self.deletes:
