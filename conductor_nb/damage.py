@@ -34,7 +34,7 @@ from .errors import CorruptFile
 from .leases import LEASE_FILE
 from .legacy import SNAPSHOT_RE, read_snapshot
 from .notes import ASSUMPTIONS, DECISIONS
-from .runs import read_run
+from .runs import read_run, run_record
 from .store import files
 from .store.paths import RUN_ID_RE
 from .vocab import RunStatus
@@ -163,20 +163,12 @@ def _rebuilt_run(
                         return data, checkpoint_id
         except (CorruptFile, FileNotFoundError):
             continue
-    now = store.stamp()
-    run = {
-        "run_id": run_id,
-        "track_id": track_id,
-        "name": run_id,
-        "workflow": None,
-        "status": RunStatus.INTERRUPTED.value,
-        "created_at": now,
-        "updated_at": now,
-        "started_at": None,
-        "finished_at": None,
-        "heartbeat_at": None,
-        "duration_ms": None,
-        "outcome": {"result": "interrupted", "message": "run.json was unreadable (repair)"},
-        "holder": None,
-    }
+    run = run_record(
+        run_id,
+        track_id,
+        run_id,
+        store.stamp(),
+        status=RunStatus.INTERRUPTED.value,
+        outcome={"result": "interrupted", "message": "run.json was unreadable (repair)"},
+    )
     return files.dumps(run).encode("utf-8"), "nothing: an interrupted run record"

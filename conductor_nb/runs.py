@@ -28,7 +28,7 @@ RUN_TRANSITIONS: dict[R, frozenset[R]] = {
     R.FAILED: frozenset(),
 }
 
-__all__ = ["RUN_TRANSITIONS", "Runs", "read_run"]
+__all__ = ["RUN_TRANSITIONS", "Runs", "read_run", "run_record"]
 
 
 def read_run(path: Path, run_id: str, *, default: Any = FileNotFoundError) -> dict[str, Any]:
@@ -39,6 +39,34 @@ def read_run(path: Path, run_id: str, *, default: Any = FileNotFoundError) -> di
             str(path), f"its run_id is {run.get('run_id')!r}, not {run_id}", "conductor repair"
         )
     return run
+
+
+def run_record(
+    run_id: str,
+    track_id: str,
+    name: str,
+    now: str,
+    *,
+    workflow: str | None = None,
+    status: str = R.PENDING.value,
+    outcome: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new run.json, every field of the run schema present."""
+    return {
+        "run_id": run_id,
+        "track_id": track_id,
+        "name": name,
+        "workflow": workflow,
+        "status": status,
+        "created_at": now,
+        "updated_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "heartbeat_at": None,
+        "duration_ms": None,
+        "outcome": outcome,
+        "holder": None,
+    }
 
 
 class Runs:
@@ -82,21 +110,7 @@ class Runs:
             ]
             run_id = f"run-{max(numbers, default=0) + 1:03d}-{slugify(label, 40) or 'run'}"
             now = self.store.stamp()
-            run = {
-                "run_id": run_id,
-                "track_id": track_id,
-                "name": label,
-                "workflow": workflow,
-                "status": R.PENDING.value,
-                "created_at": now,
-                "updated_at": now,
-                "started_at": None,
-                "finished_at": None,
-                "heartbeat_at": None,
-                "duration_ms": None,
-                "outcome": None,
-                "holder": None,
-            }
+            run = run_record(run_id, track_id, label, now, workflow=workflow)
             run_dir = folder / run_id
             txn.write_json(run_dir / "run.json", run)
             self.store.save(txn, track)

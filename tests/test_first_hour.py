@@ -4,29 +4,19 @@ where the tracks are, what a mistake says, and every message, default and table.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_process import conductor_in
 
 from conductor_nb.store.paths import ROOT_ENV
 
 
 def run(cwd: Path, *args: str, root_env: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`conductor ARGS` run in ``cwd``, with $CONDUCTOR_ROOT set only when given."""
-    env = {k: v for k, v in os.environ.items() if k != ROOT_ENV}
-    if root_env is not None:
-        env[ROOT_ENV] = str(root_env)
-    return subprocess.run(
-        [sys.executable, "-m", "conductor_nb.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return conductor_in(cwd, *args, env_root=root_env)
 
 
 def ok(cwd: Path, *args: str, root_env: Path | None = None) -> str:

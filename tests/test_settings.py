@@ -7,28 +7,14 @@ sits between --root and $CONDUCTOR_ROOT: tests/notebook/test_config.py.)"""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import conductor_in
 
 from conductor_nb.store.paths import ROOT_ENV, locate_root, pyproject_settings
 
-
-def run(cwd: Path, *args: str, env_root: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != ROOT_ENV}
-    if env_root is not None:
-        env[ROOT_ENV] = str(env_root)
-    return subprocess.run(
-        [sys.executable, "-m", "conductor_nb.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+run = conductor_in
 
 
 def root_of(cwd: Path, *args: str, env_root: Path | None = None) -> dict:
