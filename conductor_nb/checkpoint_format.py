@@ -85,8 +85,9 @@ LIFECYCLE_KEYS = (
 REPAIR = "conductor repair"
 PINNED_KINDS = frozenset({"milestone"})
 PROJECT_PREFIX = "project/"  # manifest prefix of project files a track registers
-# Per-process state, not the track's work: never snapshotted, never restored.
-UNSNAPSHOTTED = frozenset({"lease.json"})
+# Per-process state and the notebook cells' history (conductor_nb.provenance), not the
+# track's work: never snapshotted, never restored (a restore keeps the history).
+UNSNAPSHOTTED = frozenset({"lease.json", "cells.jsonl", "cells.1.jsonl"})
 
 
 def canonical(data: Any) -> bytes:

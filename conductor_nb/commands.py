@@ -142,7 +142,7 @@ def command_names() -> list[str]:
 
 
 # Commands that work where no root exists yet (the others say it does not, in one line).
-_WITHOUT_ROOT = frozenset({"create", "demo", "root", "schema", "help"})
+_WITHOUT_ROOT = frozenset({"create", "demo", "root", "schema", "help", "templates", "import"})
 
 
 def execute(engine: Any, ns: argparse.Namespace) -> Outcome:
@@ -184,32 +184,47 @@ def _target(ns: argparse.Namespace, what: str) -> str:
     Arg("--name", help="the track's name (3 to 100 characters)"),
     Arg(
         "--type",
-        default="feature",
         choices=TYPES,
         metavar="TYPE",
-        help="one of: " + ", ".join(TYPES),
+        help="one of: " + ", ".join(TYPES) + "; with --template, the template's (default: feature)",
     ),
-    Arg("--priority", default="P2", choices=PRIORITIES, help="P0 (critical) to P3"),
-    Arg("--goal", default="", help="what the track is for"),
+    Arg(
+        "--priority",
+        choices=PRIORITIES,
+        help="P0 (critical) to P3; with --template, the template's (default: P2)",
+    ),
+    Arg("--goal", help="what the track is for (default: the template's)"),
     Arg("--description", help="a longer description"),
     Arg(
         "--criterion",
         action="append",
         default=[],
         dest="criteria",
-        help="a success criterion (repeatable)",
+        help="a success criterion (repeatable; default: the template's)",
     ),
     TAGS,
+    Arg("--template", help="start from this template: its steps, criteria, type (`templates`)"),
+    Arg(
+        "--var",
+        action="append",
+        default=[],
+        dest="variables",
+        metavar="KEY=VALUE",
+        help="a value for the template's {{KEY}} (repeatable)",
+    ),
+    Arg("--parent", metavar="TRACK", help="make it a sub-track of this track"),
 )
 def _create(engine, ns) -> Outcome:
     name = ns.name or ns.name_pos
+    if ns.template or ns.parent or ns.variables:
+        return _create_from(engine, ns, name)
     if not name:
         raise UsageProblem("create needs a name: conductor create --name NAME")
     track = engine.create(
         name,
-        type=ns.type,
-        priority=ns.priority,
-        goal=ns.goal,
+        type=ns.type or "feature",
+        priority=ns.priority or "P2",
+        goal=ns.goal or "",
         description=ns.description,
         success_criteria=ns.criteria,
         tags=ns.tags,
@@ -321,8 +336,15 @@ def _switch(engine, ns) -> Outcome:
     return Outcome(K.TRACK, track, f"switched to {track['track_id']}")
 
 
-@command("list", "list tracks (the registry's status), newest first", *FILTERS)
+@command(
+    "list",
+    "list tracks (the registry's status), newest first",
+    *FILTERS,
+    Arg("--tree", action="store_true", help="sub-tracks indented under their parents"),
+)
 def _list(engine, ns) -> Outcome:
+    if ns.tree:
+        return _list_tree(engine, ns)
     entries = engine.list(status=ns.status, type=ns.type, priority=ns.priority)
     return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks", extra={"root": engine.root})
 
@@ -448,6 +470,7 @@ def _show(engine, ns) -> Outcome:
     if not ns.json:  # the terminal's text lists them; --json prints the track alone
         track_id = track["track_id"]
         extra.update(decisions=engine.decisions(track_id), assumptions=engine.assumptions(track_id))
+        extra["family"] = engine.family(track_id)  # its parent and sub-tracks
     return Outcome(K.TRACK, track, extra=extra)
 
 
@@ -457,13 +480,17 @@ def _show(engine, ns) -> Outcome:
     *TRACK_ARGS,
     Arg(
         "--field",
-        required=True,
         help=lambda: "one of: " + ", ".join(_updatable()),
         complete=_updatable,
     ),
-    Arg("--value", required=True, help="the new value (lists: comma-separated)"),
+    Arg("--value", help="the new value (lists: comma-separated)"),
+    Arg("--parent", metavar="TRACK", help="make it a sub-track of TRACK (none: top-level)"),
 )
 def _update(engine, ns) -> Outcome:
+    if ns.parent is not None and ns.field is None and ns.value is None:
+        return _set_parent(engine, ns)
+    if ns.field is None or ns.value is None or ns.parent is not None:
+        raise UsageProblem("update takes --field F --value V, or --parent TRACK|none")
     track = engine.update(_ref(ns), ns.field, ns.value)
     return Outcome(K.TRACK, track, f"updated {ns.field} of {track['track_id']}")
 
@@ -871,3 +898,289 @@ def _schema(engine, ns) -> Outcome:
         else models.track_json_schema()
     )
     return Outcome(K.SCHEMA, schema)
+
+
+# -- notebook memory: the cells that did a track's work, and peeking at another track ----
+
+
+@command(
+    "cells",
+    "the notebook cells recorded for a track (recorded while it is active in a notebook)",
+    *TRACK_ARGS,
+    Arg("--off", action="store_true", help="in a notebook: stop recording its cells"),
+    Arg("--on", action="store_true", help="in a notebook: record its cells again"),
+)
+def _cells(engine, ns) -> Outcome:
+    if ns.on or ns.off:
+        recorder = getattr(ns, "recorder", None)  # the notebook's (see notebook.recorder)
+        if ns.on and ns.off:
+            raise UsageProblem("cells takes --on or --off, not both")
+        if recorder is None:
+            raise UsageProblem(
+                "cells --on and --off switch a notebook's recording: `%track cells --off` in it"
+            )
+        return Outcome(K.CELLS, [], recorder.switch(ns.on), extra={"switched": True})
+    track_id = engine.resolve(_ref(ns))
+    rows = engine.cells(track_id)
+    return Outcome(K.CELLS, rows, f"{len(rows)} cells recorded for {track_id}")
+
+
+@command(
+    "peek",
+    "another track, read-only, without switching: summary, decisions, checkpoints",
+    Arg("track", help="track id, unique id prefix or exact name"),
+    Arg("--diff", metavar="CHECKPOINT", help="also what changed since this checkpoint"),
+)
+def _peek(engine, ns) -> Outcome:
+    """Reads only: nothing of the track or the registry changes."""
+    track = engine.track(ns.track)
+    track_id = track["track_id"]
+    data = {
+        "track": track,
+        "decisions": engine.decisions(track_id),
+        "assumptions": engine.assumptions(track_id),
+        "checkpoints": engine.checkpoints(track_id),
+        "diff": engine.diff_checkpoints(track_id, ns.diff) if ns.diff else None,
+    }
+    return Outcome(K.PEEK, data, f"peeking at {track_id} (read-only)")
+
+
+# -- track reports: one self-contained document of a track (conductor_nb.report) -------------
+
+
+@command(
+    "report",
+    "a track's report for a review or a hand-over: one HTML file, or Markdown",
+    *TRACK_ARGS,
+    Arg(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write it to FILE: .html or .md (default: print the Markdown)",
+    ),
+    Arg("--force", action="store_true", help="replace FILE if it exists"),
+    Arg("--no-charts", dest="charts", action="store_false", help="leave the charts out"),
+)
+def _report(engine, ns) -> Outcome:
+    """Reads only; the one file written is FILE."""
+    from .report import build_report  # matplotlib is imported there, for the charts only
+
+    if ns.force and not ns.output:
+        raise UsageProblem("--force replaces the file given with -o FILE")
+    report = build_report(engine, _ref(ns), charts=ns.charts and bool(ns.output or not ns.json))
+    extra: dict[str, Any] = {"report": report}
+    if not ns.output:
+        extra["markdown"] = report.markdown()
+        return Outcome(K.REPORT, report.facts, extra=extra)
+    written = report.write(ns.output, force=ns.force)
+    message = f"wrote the report of {report.label} to {written['path']} ({written['bytes']} bytes)"
+    return Outcome(K.REPORT, {**report.facts, "written": written}, message, extra=extra)
+
+
+# -- templates and sub-tracks ------------------------------------------------------------
+
+
+def _create_from(engine, ns, name: str | None) -> Outcome:
+    """``create --template NAME --var k=v --parent TRACK``: the template fills what the
+    options leave out, all in one change."""
+    from .templates import parse_variables
+
+    if ns.variables and not ns.template:
+        raise UsageProblem("--var fills a template's variables: give --template NAME")
+    if not name and not ns.template:
+        raise UsageProblem("create needs a name: conductor create --name NAME")
+    track = engine.create_track(
+        name,
+        template=ns.template,
+        variables=parse_variables(ns.variables),
+        parent=ns.parent,
+        type=ns.type,
+        priority=ns.priority,
+        goal=ns.goal,
+        description=ns.description,
+        success_criteria=ns.criteria,
+        tags=ns.tags,
+    )
+    made = f"created {track['track_id']} ({track['status']})"
+    if ns.template:
+        made += f" from the template {ns.template}, {len(track.get('steps', []))} steps"
+    if track.get("parent_track"):
+        made += f", a sub-track of {track['parent_track']}"
+    return Outcome(K.TRACK, track, made)
+
+
+def _list_tree(engine, ns) -> Outcome:
+    rows = engine.tree_list(status=ns.status, type=ns.type, priority=ns.priority)
+    return Outcome(K.TREE, rows, f"{len(rows)} tracks", extra={"root": engine.root})
+
+
+def _set_parent(engine, ns) -> Outcome:
+    track = engine.set_parent(_ref(ns), ns.parent)
+    parent = track.get("parent_track")
+    where = f"a sub-track of {parent}" if parent else "a top-level track"
+    return Outcome(K.TRACK, track, f"{track['track_id']} is now {where}")
+
+
+@command("templates", "the track templates: built-in, and the project's own")
+def _templates(engine, ns) -> Outcome:
+    rows = engine.templates()
+    folder = _templates_folder(engine)
+    return Outcome(K.TEMPLATES, rows, f"{len(rows)} templates; the project's in {folder}")
+
+
+def _templates_folder(engine) -> str:
+    from .templates import templates_folder
+
+    return str(templates_folder(engine.root))
+
+
+# -- dependencies between tracks, conflicts, and what to do next ------------------------
+
+
+@command(
+    "depend",
+    "what a track waits on, blocks and relates to; --on adds a prerequisite",
+    *TRACK_ARGS,
+    Arg("--on", metavar="TRACK", help="a track that must be done first"),
+    Arg("--related", metavar="TRACK", help="a related track (both ways)"),
+    Arg("--remove", action="store_true", help="take that dependency away"),
+)
+def _depend(engine, ns) -> Outcome:
+    from .dependency_report import dependencies_text
+
+    if ns.on is None and ns.related is None:
+        if ns.remove:
+            raise UsageProblem("depend --remove needs --on TRACK or --related TRACK")
+        listing = engine.dependencies(_ref(ns))
+        return Outcome(K.DEPENDENCIES, listing, dependencies_text(listing))
+    if ns.on is not None and ns.related is not None:
+        raise UsageProblem("depend takes --on or --related, not both")
+    listing = engine.depend(_ref(ns), on=ns.on, related=ns.related, remove=ns.remove)
+    done = "no longer" if ns.remove else "now" if listing["changed"] else "already"
+    if ns.on is not None:
+        said = f"{listing['track_id']} {done} waits on {ns.on}"
+    else:
+        said = f"{listing['track_id']} is {done} related to {ns.related}"
+    return Outcome(K.DEPENDENCIES, listing, f"{said}\n{dependencies_text(listing)}")
+
+
+@command("conflicts", "open tracks whose target files or folders overlap")
+def _conflicts(engine, ns) -> Outcome:
+    from .dependency_report import conflicts_text
+
+    found = engine.conflicts()
+    return Outcome(K.CONFLICTS, found, conflicts_text(found), exit_code=1 if found else 0)
+
+
+@command(
+    "next",
+    "what to work on next, and why (ready first, then paused, then drafts)",
+    Arg("--all", action="store_true", dest="everything", help="the whole ranking, and who waits"),
+)
+def _next(engine, ns) -> Outcome:
+    from .dependency_report import next_text
+
+    data = engine.next_tracks()
+    return Outcome(K.NEXT, data, next_text(data, ns.everything), extra={"all": ns.everything})
+
+
+@command(
+    "graph",
+    "the dependency graph: a figure in a notebook, layers in a terminal",
+    Arg("--closed", action="store_true", help="also the dependencies of closed tracks"),
+)
+def _graph(engine, ns) -> Outcome:
+    from .dependency_report import graph_text
+
+    graph = engine.dependency_graph(closed=ns.closed)
+    return Outcome(K.GRAPH, graph, graph_text(graph))
+
+
+# -- bundles: tracks moved between roots (conductor_nb.bundles) ---------------------------
+
+
+@command(
+    "export",
+    "write tracks to one bundle file (a zstd tar with checksums) for `import` elsewhere",
+    Arg("tracks", nargs="+", metavar="TRACK", help="track ids, unique id prefixes or names"),
+    Arg("-o", "--output", required=True, metavar="FILE", help="the bundle file to write"),
+    Arg("--checkpoints", action="store_true", help="also their checkpoints"),
+)
+def _export(engine, ns) -> Outcome:
+    done = engine.export_bundle(
+        ns.tracks, ns.output, checkpoints=ns.checkpoints, progress=_progress(ns)
+    )
+    what = "tracks and their checkpoints" if done["checkpoints"] else "tracks"
+    return Outcome(
+        K.EXPORTED,
+        done,
+        f"exported {len(done['tracks'])} {what} ({done['files']} files, {done['bytes']} bytes, "
+        f"{done['compressed_bytes']} compressed) to {done['file']}",
+    )
+
+
+@command(
+    "import",
+    "add the tracks of a bundle to this root (all or none; ids in use get new ones)",
+    Arg("file", metavar="FILE", help="the bundle file (from `conductor export`)"),
+)
+def _import(engine, ns) -> Outcome:
+    done = engine.import_bundle(ns.file, progress=_progress(ns))
+    parts = [f"imported {len(done['tracks'])} tracks ({done['files']} files) from {done['file']}"]
+    parts += [f"{old} is now {new} (its id was in use)" for old, new in done["renamed"].items()]
+    paused = "was active: it is paused (one track is active at a time)"
+    parts += [f"{track_id} {paused}" for track_id in done["paused"]]
+    return Outcome(K.IMPORTED, done, "; ".join(parts))
+
+
+# -- sharing tracks through git, and lifecycle hooks (conductor_nb.gitmerge, .hooks) ------
+
+
+@command(
+    "git-setup",
+    "merge this root's JSON files with conductor's drivers (once per clone)",
+)
+def _git_setup(engine, ns) -> Outcome:
+    from .gitmerge.install import git_setup
+
+    return Outcome(K.ACTIONS, git_setup(engine.root))
+
+
+@command(
+    "hooks",
+    "the root's lifecycle hooks (hooks.json) and whether this machine trusts them",
+    Arg("--trust", action="store_true", help="trust hooks.json as it is now, on this machine"),
+)
+def _hooks(engine, ns) -> Outcome:
+    from .hooks import hooks_report, hooks_text
+
+    data = hooks_report(engine.root, trust=ns.trust)
+    return Outcome(K.HOOKS, data, hooks_text(data))
+
+
+# -- format versions of a root (conductor_nb.migrations, .migrating) -----------------------
+
+
+@command(
+    "migrate",
+    "upgrade the root to the newest format, keeping every field (a checkpoint of each "
+    "track it changes first)",
+    Arg("--dry-run", action="store_true", help="list what would change; write nothing"),
+)
+def _migrate(engine, ns) -> Outcome:
+    done = engine.migrate(dry_run=ns.dry_run)
+    changes, files = len(done["changes"]), done["files"]
+    if not done["steps"]:
+        message = f"{done['root']} is at format {done['to']}: nothing to migrate"
+    elif done["dry_run"]:
+        message = (
+            f"format {done['from']} -> {done['to']}: {changes} changes to {files} files, "
+            f"{len(done['checkpoints'])} tracks checkpointed first (dry run: nothing written)"
+        )
+    else:
+        message = (
+            f"migrated {done['root']} from format {done['from']} to {done['to']}: "
+            f"{changes} changes to {files} files, "
+            f"{len(done['checkpoints'])} tracks checkpointed first"
+        )
+    return Outcome(K.MIGRATION, done, message)

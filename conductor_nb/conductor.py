@@ -108,17 +108,26 @@ class Conductor:
 
     def create(
         self,
-        name: str,
+        name: str | None = None,
         *,
-        type: str = "feature",  # noqa: A002
-        priority: str = "P2",
-        goal: str = "",
+        type: str | None = None,  # noqa: A002
+        priority: str | None = None,
+        goal: str | None = None,
         description: str | None = None,
         success_criteria: Iterable[str] = (),
         tags: Iterable[str] = (),
+        template: str | None = None,
+        variables: dict[str, str] | None = None,
+        parent: str | None = None,
     ) -> Track:
-        data = self.engine.create(
+        """A new draft track (type feature and priority P2 unless given); ``template``
+        fills what is not given (``variables``: its ``{{KEY}}`` values), ``parent`` makes
+        it a sub-track."""
+        data = self.engine.create_track(
             name,
+            template=template,
+            variables=variables,
+            parent=parent,
             type=type,
             priority=priority,
             goal=goal,
@@ -127,6 +136,10 @@ class Conductor:
             tags=tags,
         )
         return self.get(data["track_id"])
+
+    def set_parent(self, track: str | None, parent: str | None) -> Track:
+        """Make ``track`` a sub-track of ``parent`` (None: a top-level track again)."""
+        return self.get(self.engine.set_parent(track, parent)["track_id"])
 
     def _transition(self, track: str | None, verb: str, **kwargs: Any) -> Track:
         data = self.engine.transition(track, verb, **kwargs)
@@ -185,6 +198,29 @@ class Conductor:
     def update(self, track: str | None, field: str, value: Any) -> Track:
         data = self.engine.update(track, field, value)
         return self.get(data["track_id"])
+
+    # -- dependencies between tracks (``conductor_nb.dependencies``) ----------------------
+
+    def depend(
+        self,
+        track: str | None,
+        *,
+        on: str | None = None,
+        related: str | None = None,
+        remove: bool = False,
+    ) -> dict[str, Any]:
+        """``track`` waits on ``on`` (or is related to ``related``); ``remove`` undoes it.
+        Returns what it waits on, blocks and relates to."""
+        return self.engine.depend(track, on=on, related=related, remove=remove)
+
+    def next(self) -> dict[str, Any]:
+        """What to work on next: the proposal, the ranking, and what waits (see
+        ``conductor_nb.planning``)."""
+        return self.engine.next_tracks()
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Pairs of open tracks whose target files or folders overlap."""
+        return self.engine.conflicts()
 
     # -- context -------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ UPDATABLE: dict[str, str] = {
     "pause_on_failure": "execution.pause_on_failure",
     "success_criteria": "context.success_criteria",
     "target_files": "context.target_files",
+    "target_directories": "context.target_directories",
     "checkpoint_files": "context.checkpoint_files",
     "tags": "metadata.tags",
     "notes": "metadata.notes",
@@ -44,7 +45,7 @@ _CHOICES = {
     "mode": ExecutionMode,
     "checkpoint_frequency": CheckpointFrequency,
 }
-_LISTS = ("success_criteria", "target_files", "tags", "checkpoint_files")
+_LISTS = ("success_criteria", "target_files", "target_directories", "tags", "checkpoint_files")
 
 
 class Editing:
@@ -72,6 +73,9 @@ class Editing:
         track_priority = parse_choice(Priority, priority, "priority").value
         goal = check_text(goal, "goal")
         description = check_text(description, "description", 1000) or None
+        hooks = self.transitions.hooks.before(
+            "create", name=name, type=track_type, priority=track_priority, goal=goal
+        )
         with self.tree.transaction() as txn:
             existing = txn.registry.ids_named(name)
             if existing:
@@ -100,6 +104,7 @@ class Editing:
                     (folder / sub).mkdir(parents=True, exist_ok=True)
 
             txn.after_commit.append(make_folders)
+        hooks.after(track)
         return track
 
     def _new_id(self, name: str, now: datetime, registry: RegistryDoc) -> str:

@@ -17,17 +17,25 @@ import functools
 
 from .artifacts import Artifacts
 from .autocheckpoints import AutoCheckpoints
+from .bundles import Bundles
 from .checkpoints import Checkpoints
+from .conflicts import Conflicts
 from .context import ProjectContext
+from .dependencies import Dependencies
 from .editing import UPDATABLE, Editing
 from .leases import Leases
 from .legacy import LegacySnapshots
 from .maintenance import Maintenance
+from .migrating import Migrations
 from .notes import Notes
+from .planning import Planning
+from .provenance import CellLog
 from .recovery import Recovery
 from .run_records import RunRecords
 from .runs import Runs
 from .steps import STEP_VERBS, Steps
+from .subtracks import Subtracks
+from .templating import Templating
 from .trackstore import TrackStore
 from .transitions import Transitions
 
@@ -78,13 +86,21 @@ class Engine:
         auto = AutoCheckpoints(store, self.checkpointing)
         self.transitions = Transitions(store, auto)
         self.editing = Editing(store, self.transitions)
+        self.subtracks = Subtracks(store)
+        self.templating = Templating(store, self.editing, self.subtracks)
         self.steps = Steps(store, auto)
         self.notes = Notes(store)
         self.artifact_files = Artifacts(store)
         self.context = ProjectContext(store, self.artifact_files)
         self.legacy = LegacySnapshots(store)
         self.leases = Leases(store)
+        self.links = Dependencies(store)
+        self.overlaps = Conflicts(self.links)
+        self.planning = Planning(store, self.links)
+        self.cell_log = CellLog(store)
+        self.bundles = Bundles(store)
         self.maintenance = Maintenance(store, self.transitions)
+        self.migrations = Migrations(store, self.checkpointing, self.maintenance)
         self.recovery = Recovery(
             store,
             runs=self.workflows,
@@ -153,6 +169,15 @@ class Engine:
     add_step = _verb("steps", Steps.add)
     step = _verb("steps", Steps.change)
 
+    # -- templates and sub-tracks -------------------------------------------------------
+
+    templates = _verb("templating", Templating.list)
+    template = _verb("templating", Templating.get)
+    create_track = _verb("templating", Templating.create)  # from a template, under a parent
+    set_parent = _verb("subtracks", Subtracks.set_parent)
+    family = _verb("subtracks", Subtracks.family)
+    tree_list = _verb("subtracks", Subtracks.tree_list)
+
     # -- lifecycle ----------------------------------------------------------------------
 
     transition = _verb("transitions", Transitions.transition)
@@ -165,6 +190,15 @@ class Engine:
     configure_context = _verb("context", ProjectContext.configure_track)
     effective_context = _verb("context", ProjectContext.effective)
 
+    # -- dependencies between tracks, and what to do next -------------------------------
+
+    depend = _verb("links", Dependencies.depend)
+    dependencies = _verb("links", Dependencies.dependencies)
+    waiting = _verb("links", Dependencies.waiting)
+    dependency_graph = _verb("links", Dependencies.graph)
+    conflicts = _verb("overlaps", Conflicts.find)
+    next_tracks = _verb("planning", Planning.propose)
+
     # -- workflow runs ------------------------------------------------------------------
 
     runs = _verb("workflows", Runs.list)
@@ -176,6 +210,7 @@ class Engine:
     run_metrics = _verb("run_records", RunRecords.metrics)
     log_params = _verb("run_records", RunRecords.log_params)
     add_run_artifact = _verb("run_records", RunRecords.add_artifact)
+    cells = _verb("cell_log", CellLog.cells)  # notebook cells recorded for the track
 
     # -- checkpoints --------------------------------------------------------------------
 
@@ -194,6 +229,7 @@ class Engine:
     validate = _verb("maintenance", Maintenance.validate)
     repair = _verb("maintenance", Maintenance.repair)
     rebuild = _verb("maintenance", Maintenance.rebuild)
+    migrate = _verb("migrations", Migrations.migrate)  # the newest format (store.formats)
 
     # -- leases and recovery ------------------------------------------------------------
 
@@ -204,3 +240,8 @@ class Engine:
     detect = _verb("recovery", Recovery.detect)
     recover_track = _verb("recovery", Recovery.track)
     recover_run = _verb("recovery", Recovery.run)
+
+    # -- bundles: tracks moved between roots ----------------------------------------------
+
+    export_bundle = _verb("bundles", Bundles.export_bundle)
+    import_bundle = _verb("bundles", Bundles.import_bundle)

@@ -4,6 +4,7 @@
      ├── TrackNotFound          (LookupError)
      ├── AmbiguousTrackRef      (LookupError)
      ├── InvalidTransition      (ValueError)
+     ├── WaitingOnPrerequisites (ValueError)
      ├── ActiveTrackExists
      ├── DuplicateName          (ValueError)
      ├── InvalidInput           (ValueError)
@@ -12,7 +13,8 @@
      ├── LockTimeout            (TimeoutError)
      ├── CorruptFile
      ├── RegistryMissing
-     └── RootMissing
+     ├── RootMissing
+     └── FormatTooNew
 
 Every error carries a message that says what went wrong and, where there is one,
 the command that fixes it (``hint``). The CLI prints ``str(err)`` as one line;
@@ -27,6 +29,7 @@ __all__ = [
     "ConductorError",
     "CorruptFile",
     "DuplicateName",
+    "FormatTooNew",
     "InvalidId",
     "InvalidInput",
     "InvalidTransition",
@@ -35,6 +38,7 @@ __all__ = [
     "RegistryMissing",
     "RootMissing",
     "TrackNotFound",
+    "WaitingOnPrerequisites",
     "track_label",
 ]
 
@@ -188,3 +192,30 @@ class RootMissing(ConductorError):
             hint="`conductor create` makes one there, or give --root",
         )
         self.path = path
+
+
+class WaitingOnPrerequisites(ConductorError, ValueError):
+    """A track cannot become ready or active while a prerequisite is not done."""
+
+    def __init__(self, change: str, pending: list[str], remove: str) -> None:
+        what = pending[0] if len(pending) == 1 else f"{len(pending)} tracks: {'; '.join(pending)}"
+        super().__init__(
+            f"cannot {change}: it waits on {what}",
+            hint=f"finish it first, or drop the dependency with `{remove}`",
+        )
+        self.pending = pending
+
+
+class FormatTooNew(ConductorError):
+    """The root was written in a newer format than this conductor_nb reads (see
+    ``store.formats``): refused rather than misread."""
+
+    def __init__(self, root: str, version: int, readable: int) -> None:
+        super().__init__(
+            f"{root} was written in conductor_nb format {version}; "
+            f"this conductor_nb reads up to format {readable}",
+            hint="upgrade conductor_nb: pip install -U conductor_nb",
+        )
+        self.root = root
+        self.version = version
+        self.readable = readable

@@ -77,7 +77,7 @@ class Maintenance:
         try:
             return self.tree.load_registry()
         except CorruptFile as err:
-            if err.path != str(self.tree.journal_path):
+            if err.path not in (str(self.tree.journal_path), str(self.tree.wal.path)):
                 raise
             problems.append(Problem("corrupt-file", None, err.message, REPAIR))
         return self.tree.registry.load()
@@ -142,7 +142,7 @@ class Maintenance:
         counts with the entries, every damaged file replaced (see ``damage``); a copy of
         everything replaced is kept in backups/. Returns what was done. The registry is
         rewritten only when something in it changed: the rest of a tree stays byte for byte."""
-        done = self._set_aside_journal()
+        done = self._set_aside_journal() + self._set_aside_log()
         with self.tree.transaction() as txn:
             registry = txn.registry
             # checked first: saving a repaired track recounts the metadata as it goes
@@ -191,6 +191,17 @@ class Maintenance:
                 return [
                     f"the journal was unreadable ({err.reason}); kept as {backup}, not replayed"
                 ]
+
+    def _set_aside_log(self) -> list[str]:
+        """A write-ahead log that cannot be read is kept in backups/ and removed, after
+        every file system is synced (what its records replaced is then durable)."""
+        stamp = self.store.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = self.tree.backups_dir / f"{stamp}-{self.tree.wal.path.name.lstrip('.')}"
+        with self.tree.lock:
+            if not self.tree.wal.set_aside(backup):
+                return []
+        self.tree.registry.invalidate()
+        return [f"the write-ahead log was damaged; kept as {backup}, the tree synced as it is"]
 
     def _repair_track(self, txn: Transaction, track_id: str, entry: dict[str, Any]) -> list[str]:
         path = self.tree.track_file(track_id, "track.json")

@@ -294,6 +294,7 @@ class Track(_Model):
     display: Display | None = None
     metadata: TrackMetadata | None = None
     history: list[HistoryEvent] = Field(default_factory=list)
+    parent_track: str | None = None  # a sub-track's parent (ours; see hierarchy)
 
 
 # -- registry --------------------------------------------------------------------------
@@ -319,6 +320,7 @@ class RegistryEntry(_Model):
     path: str | None = None
     progress: EntryProgress = Field(default_factory=EntryProgress)
     last_checkpoint: str | None = None
+    parent_track: str | None = None
 
 
 class RegistryMetadata(_Model):

@@ -23,6 +23,8 @@ class OutcomeKind(StrEnum):
     ENTRY = "entry"  # one registry entry (None: no track is active)
     ENTRIES = "entries"  # registry entries
     BOARD = "board"  # registry entries, with the board's filters in ``extra``
+    TREE = "tree"  # registry entries in tree order, with depth, parent and family progress
+    TEMPLATES = "templates"  # the track templates: name, where from, type, steps
     STATS = "stats"
     ANALYTICS = "analytics"  # the summary; the Analytics object in ``extra``
     # lists of one track's records
@@ -54,6 +56,22 @@ class OutcomeKind(StrEnum):
     CONTEXT = "context"
     PROJECT = "project"
     SCHEMA = "schema"
+    # dependencies between tracks, and what to do next (``message``: the text)
+    DEPENDENCIES = "dependencies"  # a track's prerequisites, blocks and related tracks
+    CONFLICTS = "conflicts"  # pairs of open tracks whose targets overlap
+    NEXT = "next"  # the ranking of what can start, and what waits
+    GRAPH = "graph"  # the dependency graph: nodes and edges
+    REPORT = "report"  # a track's report: its facts; the TrackReport in ``extra``
+    # notebook memory
+    CELLS = "cells"  # a track's recorded notebook cells (or a notebook's recording switched)
+    PEEK = "peek"  # another track, read-only: track, decisions, checkpoints, diff
+    # bundles: tracks moved between roots (``message``: what was written or imported)
+    EXPORTED = "exported"
+    IMPORTED = "imported"
+    # lifecycle hooks (``message``: the listing and whether this machine trusts them)
+    HOOKS = "hooks"
+    # format versions: what `migrate` changed, or would (one row per field)
+    MIGRATION = "migration"
 
 
 # Kinds of a single change whose one-line message says it all (``data`` keeps the
@@ -71,6 +89,9 @@ MESSAGE_KINDS = frozenset(
         OutcomeKind.RECOVERED,
         OutcomeKind.DEMO,
         OutcomeKind.ROOT,
+        OutcomeKind.EXPORTED,
+        OutcomeKind.IMPORTED,
+        OutcomeKind.HOOKS,
     }
 )
 

@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 __all__ = [
     "RENDERERS",
     "board_table",
+    "compact",
     "entries_table",
+    "family_block",
     "notes_block",
     "render",
     "table",
     "track_block",
+    "tree_table",
 ]
 
 
@@ -145,6 +148,24 @@ def entries_table(entries: Sequence[dict[str, Any]], root: Any = None) -> str:
     return table(["id", "name", "status", "type", "priority", "progress", "updated"], rows)
 
 
+def tree_table(rows: Sequence[dict[str, Any]], root: Any = None) -> str:
+    """``conductor list --tree``: sub-tracks indented under their parents; a parent's
+    progress is its family's (its steps and its sub-tracks: see ``hierarchy``)."""
+    if not rows:
+        return _none_found(root)
+    lines = [
+        (
+            r.get("track_id"),
+            "  " * r.get("depth", 0) + ("- " if r.get("depth") else "") + str(r.get("name")),
+            r.get("status"),
+            r.get("type"),
+            f"{r.get('family_progress', 0):g}%",
+        )
+        for r in rows
+    ]
+    return table(["id", "name", "status", "type", "progress"], lines)
+
+
 def board_table(entries: Sequence[dict[str, Any]], root: Any = None) -> str:
     """``conductor board``: the tracks with the lifecycle verbs each one allows."""
     if not entries:
@@ -217,6 +238,17 @@ _TABLES: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple], str]] = {
         ["id", "status", "type", "name"],
         lambda s: (s.get("step_id"), s.get("status"), s.get("type"), s.get("name")),
         "no steps",
+    ),
+    K.TEMPLATES: (
+        ["name", "from", "type", "steps", "about"],
+        lambda t: (
+            t.get("name"),
+            t.get("origin"),
+            t.get("type"),
+            t.get("steps"),
+            t.get("problem") or t.get("description"),
+        ),
+        "no templates",
     ),
     K.RUNS: (
         ["run", "status", "started", "duration ms"],
@@ -303,7 +335,23 @@ def _track(outcome: Outcome) -> str:
     block = track_block(outcome.data, outcome.extra.get("detail", False))
     if "decisions" in outcome.extra:
         block += "\n" + notes_block(outcome.extra["decisions"], outcome.extra["assumptions"])
+    if outcome.extra.get("family"):
+        block += family_block(outcome.extra["family"])
     return f"{outcome.message}\n{block}" if outcome.message else block
+
+
+def family_block(family: dict[str, Any]) -> str:
+    """A track's parent and sub-tracks (nothing when it has neither)."""
+    lines = []
+    if family.get("parent"):
+        lines.append(f"parent: {family['parent']}")
+    children = family.get("children") or []
+    if children:
+        lines.append(f"sub-tracks: {len(children)}, family progress {family['family_progress']:g}%")
+        lines += [
+            f"  {c.get('status'):<10} {c.get('name')}  ({c.get('track_id')})" for c in children
+        ]
+    return "".join("\n" + line for line in lines)
 
 
 def _message_or_json(outcome: Outcome) -> str:
@@ -314,6 +362,74 @@ def _json(outcome: Outcome) -> str:
     return json.dumps(outcome.data, indent=2, ensure_ascii=False)
 
 
+def _cells(outcome: Outcome) -> str:
+    """A track's recorded cells, then time per notebook (``conductor_nb.provenance``)."""
+    if outcome.extra.get("switched") or not outcome.data:
+        return str(outcome.message)
+    from .provenance import notebook_summary
+
+    cells = table(
+        ["started", "notebook", "cell", "#", "sha256", "ms", "raised", "run"],
+        [
+            (
+                str(c.get("started_at") or "-")[:19].replace("T", " "),
+                c.get("notebook"),
+                c.get("cell_id"),
+                c.get("execution_count"),
+                c.get("sha256"),
+                c.get("duration_ms"),
+                (c.get("error") or "yes") if c.get("raised") else "",
+                c.get("run_id"),
+            )
+            for c in outcome.data
+        ],
+    )
+    per_notebook = table(
+        ["notebook", "cells", "runs", "seconds", "raised"],
+        [
+            (n["notebook"], n["cells"], n["runs"], n["seconds"], n["raised"])
+            for n in notebook_summary(outcome.data)
+        ],
+    )
+    return f"{cells}\n\n{per_notebook}\n{outcome.message}"
+
+
+def _peek(outcome: Outcome) -> str:
+    """Another track, read-only: its block, notes, checkpoints and the diff asked for."""
+    data = outcome.data
+    headers, row, empty = _TABLES[K.CHECKPOINTS]
+    checkpoints = data["checkpoints"]
+    parts = [
+        str(outcome.message),
+        track_block(data["track"], False),
+        notes_block(data["decisions"], data["assumptions"]),
+        table(headers, [row(m) for m in checkpoints]) if checkpoints else empty,
+    ]
+    if data.get("diff") is not None:
+        parts.append(_diff(data["diff"]))
+    return "\n".join(parts)
+
+
+def compact(value: Any, width: int = 48) -> str:
+    """A value on one short line: compact JSON, cut with '...' past ``width``."""
+    text = "" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _migration(outcome: Outcome) -> str:
+    """What `migrate` changed (or would): one row per field, then the summary. A track's
+    files and registry entry are named from the track (the track column)."""
+    rows = []
+    for c in outcome.data["changes"]:
+        track_id = c.get("track_id") or ""
+        file = c["file"].removeprefix(f"tracks/{track_id}/") if track_id else c["file"]
+        field = c["field"].removeprefix(f"tracks.{track_id}.") if track_id else c["field"]
+        rows.append((track_id, file, field, c["change"], compact(c["before"]), compact(c["after"])))
+    headers = ["track", "file", "field", "change", "before", "after"]
+    body = table(headers, rows) + "\n" if rows else ""
+    return body + str(outcome.message)
+
+
 # The terminal text of each kind of outcome (a test checks that every kind is here).
 RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
     **dict.fromkeys(_TABLES, _table),
@@ -321,6 +437,7 @@ RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
     **dict.fromkeys(MESSAGE_KINDS, _message_or_json),
     K.ENTRIES: lambda o: entries_table(o.data, o.extra.get("root")),
     K.BOARD: lambda o: board_table(o.data, o.extra.get("root")),
+    K.TREE: lambda o: tree_table(o.data, o.extra.get("root")),
     K.ENTRY: lambda o: o.message or entries_table([o.data]),
     K.TRACK: _track,
     K.STATS: lambda o: _stats(o.data, o.extra),
@@ -330,6 +447,15 @@ RENDERERS: dict[OutcomeKind, Callable[[Outcome], str]] = {
     K.CONTEXT: _json,
     K.PROJECT: _json,
     K.SCHEMA: _json,
+    # dependencies, conflicts, next, graph: their message is the text
+    K.DEPENDENCIES: lambda o: str(o.message),
+    K.CONFLICTS: lambda o: str(o.message),
+    K.NEXT: lambda o: str(o.message),
+    K.GRAPH: lambda o: str(o.message),
+    K.REPORT: lambda o: o.message or o.extra["markdown"].rstrip("\n"),
+    K.CELLS: _cells,
+    K.PEEK: _peek,
+    K.MIGRATION: _migration,
 }
 
 

@@ -32,8 +32,9 @@ __all__ = [
 
 TrackDoc = dict  # a track.json document, dict[str, Any]: kept as parsed, unknown fields and all
 
-# Fields of track.json that the registry entry mirrors (besides the always-present ones).
-ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint")
+# Fields of track.json that the registry entry mirrors (besides the always-present ones);
+# parent_track (a sub-track's parent, see hierarchy) is ours: the original tool keeps it.
+ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint", "parent_track")
 ENTRY_PROGRESS = ("current_step", "completed_steps", "total_steps", "percentage")
 
 

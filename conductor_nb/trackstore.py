@@ -23,8 +23,8 @@ from .errors import (
 )
 from .holders import hostname
 from .store import files
+from .store.formats import RecordingTree
 from .store.paths import locate_root, slugify
-from .store.tree import Tree
 from .tracks import compute_metrics, iso, recompute_progress, reconstruct_history, registry_entry
 from .vocab import Priority, TrackStatus, TrackType, parse_choice
 
@@ -74,7 +74,8 @@ class TrackStore:
     ) -> None:
         self.found = locate_root(root)  # the root, and how it was found (`conductor root`)
         self.root = self.found.path
-        self.tree = Tree(self.root)
+        self.tree = RecordingTree(self.root)  # a root it creates records its format
+        self.tree.check_format_at_open()  # a newer format is refused, never misread
         if lock_timeout is not None:
             self.tree.lock.timeout = lock_timeout
         self._clock = clock or (lambda: datetime.now(UTC))

@@ -7,7 +7,10 @@ tracks in a store, suspending (pausing and checkpointing) whatever must make roo
 from __future__ import annotations
 
 from . import lifecycle
+from .dependencies import refuse_while_waiting
 from .errors import ActiveTrackExists, InvalidInput, InvalidTransition, track_label
+from .hierarchy import refuse_open_children
+from .hooks import Hooks
 from .inputs import check_text
 from .tracks import apply_transition
 from .vocab import TrackStatus, parse_choice
@@ -37,10 +40,13 @@ _RESULTS = {"complete": "success", "fail": "failed", "cancel": "cancelled"}
 class Transitions:
     """The lifecycle of the tracks in a store."""
 
-    def __init__(self, store: TrackStore, auto: AutoCheckpoints) -> None:
+    def __init__(
+        self, store: TrackStore, auto: AutoCheckpoints, hooks: Hooks | None = None
+    ) -> None:
         self.store = store
         self.tree = store.tree
         self.auto = auto
+        self.hooks = hooks or Hooks(store)  # pre-hooks run before the lock, post-hooks after
 
     def transition(
         self,
@@ -56,10 +62,14 @@ class Transitions:
         if verb not in lifecycle.ACTIONS:
             raise InvalidInput(f"unknown action {verb!r}; one of: {', '.join(lifecycle.ACTIONS)}")
         reason = check_text(reason, "reason", 2000) or None
+        hooks = self.hooks.before(verb, ref, reason=reason, force=force)
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)
             track = self.store.load(txn, track_id)
             steps = lifecycle.plan(track_id, track["status"], verb, track.get("name"))
+            refuse_while_waiting(self.store, txn, track, verb, steps)  # prerequisites done?
+            if verb == "complete":  # a parent waits for its sub-tracks
+                refuse_open_children(txn.registry.tracks, track_id)
             if steps[-1][1] == TrackStatus.ACTIVE:
                 self._make_room(txn, track_id, force=force)
                 track = self._wake(txn, track)
@@ -72,11 +82,14 @@ class Transitions:
                 self.auto.on_suspend(txn, track_id, kind="pause", reason=why)
             else:
                 self.auto.after_change(txn, track_id)
-        return self.store.read_track(track_id)
+        done = self.store.read_track(track_id)
+        hooks.after(done)
+        return done
 
     def switch(self, to: str, *, reason: str | None = None) -> TrackDoc:
         """Pause the active track and activate ``to``, as one all-or-nothing change."""
         reason = check_text(reason, "reason", 2000) or None
+        hooks = self.hooks.before("switch", to, reason=reason)
         with self.tree.transaction() as txn:
             target_id = self.store.resolve(to, txn.registry)
             target = self.store.load(txn, target_id)
@@ -85,6 +98,7 @@ class Transitions:
                     f"{track_label(target_id, target.get('name'))} is already active"
                 )
             steps = lifecycle.plan(target_id, target["status"], "activate", target.get("name"))
+            refuse_while_waiting(self.store, txn, target, "switch to", steps)
             others = txn.registry.ids(status=TrackStatus.ACTIVE)
             for other_id in others:  # the reason explains the pause of the one suspended
                 self.suspend(txn, other_id, reason or f"switched to {target_id}")
@@ -93,7 +107,9 @@ class Transitions:
             self._apply(target, steps[-1:], f"switched from {others[0]}" if others else None)
             self.store.save(txn, target)
             self.auto.after_change(txn, target_id)
-        return self.store.read_track(target_id)
+        done = self.store.read_track(target_id)
+        hooks.after(done)
+        return done
 
     def set_status(self, ref: str | None, value: str) -> TrackDoc:
         """``update --field status`` runs the verb that leads there (``ready`` -> ready...)."""

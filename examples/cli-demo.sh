@@ -23,4 +23,5 @@ step resume "OAuth login"
 step show
 step stats
 step validate
+step report "OAuth login" -o "$(dirname "$(dirname "$CONDUCTOR_ROOT")")/oauth-report.html"
 printf '\nroot: %s\n' "$CONDUCTOR_ROOT"

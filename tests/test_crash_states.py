@@ -5,13 +5,18 @@ reports on it what it reported on that tree (nothing, but for repair's "before")
 Each test records one verb's file operations on a small tree (seven tracks, one in each
 status but archived, one paused with a checkpoint), rebuilds every crash state, runs
 recovery on each and compares (the model and what is compared: ``crashstates``' module
-doc). Every state is checked when a verb has at most ``LIMIT`` of them (counted before
-equal states are merged); beyond, ``LIMIT`` are drawn with the run's
-``CONDUCTOR_TEST_SEED`` (in the report each test prints). No verb has that many today:
-each is checked on every state. The whole file takes under 10 s.
+doc). Every state is checked when a verb has at most its protocol's limit of them
+(counted before equal states are merged); beyond, that many are drawn with the run's
+``CONDUCTOR_TEST_SEED`` (in the report each test prints).
 
-A protocol is a way the store commits (today only the journal): a new one is one more
-entry in ``PROTOCOLS`` (what to set so the store uses it) and runs the same verbs.
+A protocol is a way the store commits: the journal (every file synced: no verb has more
+than ``LIMITS["journal"]`` states, each is checked on every one), and the write-ahead log,
+alone and with a log checkpoint inside the verb. The log syncs once, at its commit point:
+every operation after it may or may not persist, so a verb with several files has tens
+of thousands of states (a few hundred distinct ones); each run checks a seeded sample of
+``LIMITS`` of them, a different one per seed. Each protocol is one entry in ``PROTOCOLS``
+(what to set so the store uses it) and runs the same verbs; the log checkpoint is the
+same code whatever the verb, so it runs on the verbs that write the most kinds of files.
 
 ``test_a_missing_fsync_is_caught`` and ``test_a_missing_folder_fsync_is_caught`` show the
 explorer sees what no kill test can: with one fsync taken away (the data fsync before a
@@ -46,17 +51,35 @@ from crashstates import (
 )
 
 from conductor_nb.engine import Engine
-from conductor_nb.store import files
+from conductor_nb.store import files, wal
 
 LIMIT = 10_000
+LIMITS = {"journal": LIMIT, "wal": 2_500, "wal, checkpointing": 1_500}
 
 
 def _journal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Today's protocol: the journal of ``store/tree.py`` (nothing to set)."""
+    """The journal of ``store/tree.py``: every file synced."""
+    monkeypatch.setenv("CONDUCTOR_COMMIT", "journal")
 
 
-# name -> what makes the store commit that way (the write-ahead log will be one more)
-PROTOCOLS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {"journal": _journal}
+def _wal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write-ahead log of ``store/wal.py``: one fsync, the files replaced unsynced."""
+    monkeypatch.setenv("CONDUCTOR_COMMIT", "wal")
+
+
+def _wal_checkpointing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The write-ahead log with a log checkpoint after every commit (the syncs of the
+    replaced files, the base's relink, the log's restart: all inside the verb)."""
+    _wal(monkeypatch)
+    monkeypatch.setattr(wal, "CHECKPOINT_BYTES", 0)
+
+
+# name -> what makes the store commit that way
+PROTOCOLS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "journal": _journal,
+    "wal": _wal,
+    "wal, checkpointing": _wal_checkpointing,
+}
 
 
 @dataclass
@@ -186,19 +209,29 @@ def world_path() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _explore(world: World, verb: str, seed: int, **options) -> Report:
-    report = explore(world.path, VERBS[verb](world), name=verb, seed=seed, limit=LIMIT, **options)
+def _explore(world: World, verb: str, seed: int, limit: int = LIMIT, **options) -> Report:
+    report = explore(world.path, VERBS[verb](world), name=verb, seed=seed, limit=limit, **options)
     print(report.explain(most=10))
     return report
 
 
-@pytest.mark.parametrize("protocol", list(PROTOCOLS))
-@pytest.mark.parametrize("verb", list(VERBS))
+# the verbs run with a log checkpoint inside: every kind of file (a new folder, a
+# checkpoint's blobs and manifest, a deletion, a replaced registry) and two tracks at once
+CHECKPOINTING_VERBS = ["create-first", "create", "pause", "switch", "restore", "rebuild"]
+CASES = [
+    (verb, protocol)
+    for protocol in PROTOCOLS
+    for verb in VERBS
+    if protocol != "wal, checkpointing" or verb in CHECKPOINTING_VERBS
+]
+
+
+@pytest.mark.parametrize(("verb", "protocol"), CASES)
 def test_every_crash_state_recovers_to_before_or_after(
     world_path: Path, verb: str, protocol: str, run_seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     PROTOCOLS[protocol](monkeypatch)
-    report = _explore(populated(world_path), verb, run_seed)
+    report = _explore(populated(world_path), verb, run_seed, LIMITS[protocol])
     assert report.recovered["before"] and report.recovered["after"], report.explain()
     _only_known(report, protocol)
 
@@ -236,6 +269,7 @@ def test_a_missing_fsync_is_caught(
 ) -> None:
     """Without the data fsync before the rename, a power cut may keep the renamed registry
     with its bytes lost: recovery then finds a registry it cannot read."""
+    _journal(monkeypatch)
     world = populated(world_path)
     monkeypatch.setattr(files, "os", _NoFileSync())
     report = _explore(world, "ready", run_seed)
@@ -255,6 +289,7 @@ def test_a_missing_folder_fsync_is_caught(
     """Without the folder fsync after the registry's rename (the commit point), the track
     files written next may survive a power cut that loses the new registry: recovery
     then drops the journal (its checksum no longer matches) and the tree is half done."""
+    _journal(monkeypatch)
     world = populated(world_path)
     real = files.atomic_write
 
@@ -277,8 +312,11 @@ def test_a_missing_folder_fsync_is_caught(
     assert named, report.explain(most=10)
 
 
-def test_the_recorder_sees_the_commit_protocol(world_path: Path) -> None:
+def test_the_recorder_sees_the_commit_protocol(
+    world_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The trace of a two-file change holds the journal protocol's steps in order."""
+    _journal(monkeypatch)
     world = populated(world_path)
     recorder = Recorder(world.path, Image.read(world.path))
     with recorder.active():
@@ -349,10 +387,13 @@ def test_the_model_keeps_what_an_atomic_write_promises_and_no_more() -> None:
 
 
 @pytest.mark.parametrize("verb", ["create", "switch", "restore"])
-def test_a_crash_during_recovery_recovers(world_path: Path, verb: str, run_seed: int) -> None:
+def test_a_crash_during_recovery_recovers(
+    world_path: Path, verb: str, run_seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Recovery is a verb too: from the state a power cut leaves right after the commit
     point (the registry durable, no other file of the change written), every crash state
     of the roll-forward recovers again to the tree the verb left."""
+    _journal(monkeypatch)
     world = populated(world_path / "first")
     run = VERBS[verb](world)
     recorder = Recorder(world.path, Image.read(world.path))

@@ -157,11 +157,13 @@ def pristine(tmp_path_factory) -> tuple[Path, dict[str, Path], bytes]:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    """Every regular file of a tree but backups/ and lock files, by relative path."""
+    """Every regular file of a tree but backups/, lock files and the write-ahead log
+    (each commit appends to it), by relative path."""
     found = {}
     for path in root.rglob("*"):
         relative = path.relative_to(root).as_posix()
-        if path.is_file() and not relative.startswith("backups/") and ".lock" not in path.name:
+        internal = ".lock" in path.name or path.name.startswith(".conductor-wal")
+        if path.is_file() and not relative.startswith("backups/") and not internal:
             found[relative] = path.read_bytes()
     return found
 

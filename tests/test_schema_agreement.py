@@ -74,6 +74,7 @@ NOT_IN_NEW_TRACK = {
     "outcomes",  # set when the track closes
     "metrics",  # computed when the track is read (compute_metrics); retries count there
     "display",  # the original tool's display hints: read and kept, never written by us
+    "parent_track",  # set when a track becomes a sub-track (create --parent, update --parent)
 }
 
 # Keys written to track.json that the analytics do not decode (msgspec skips them).
@@ -96,6 +97,7 @@ NOT_READ_BY_ANALYTICS = {
     "archived_at",
     "failure_reason",
     "cancel_reason",
+    "parent_track",  # the hierarchy is read from the registry entries
 }
 
 # Keys of track.json the analytics read that the registry entry cannot stand in for.

@@ -12,6 +12,8 @@
     a.paths()           # the most common lifecycle paths and how often each succeeds
     a.runs("type")      # workflow-run durations and failure rates
     a.run_metrics()     # one row per metric value logged on a run (run.log)
+    a.cells()           # one row per notebook cell run while a track was active
+    a.notebook_time()   # per track and notebook: cells, runs, seconds
 
 ``analytics.tracks(root)`` and the like are shortcuts for ``load(root).tracks()``.
 Reading a root keeps what each track's files say in ``<root>/tracks/.conductor-cache``
@@ -36,9 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Analytics",
+    "cells",
     "flow",
     "generate",
     "load",
+    "notebook_time",
     "overruns",
     "paths",
     "run_metrics",
@@ -96,6 +100,20 @@ def runs(source: Any = None, by: str | list[str] | None = None, *, now: Any = No
 
 def run_metrics(source: Any = None, *, now: Any = None) -> pd.DataFrame:
     return load(source, now=now).run_metrics()
+
+
+def cells(source: Any = None) -> pd.DataFrame:
+    """One row per notebook cell recorded for a track (``analytics.cell_time``)."""
+    from .cell_time import cells_frame
+
+    return cells_frame(source)
+
+
+def notebook_time(source: Any = None) -> pd.DataFrame:
+    """Per track and notebook: cells, runs and seconds spent (``analytics.cell_time``)."""
+    from .cell_time import notebook_time as per_notebook
+
+    return per_notebook(source)
 
 
 def summary(source: Any = None, *, now: Any = None) -> dict[str, Any]:

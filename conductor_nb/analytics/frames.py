@@ -607,6 +607,20 @@ class Analytics:
         first call (they are outside the column cache: they can be long)."""
         return self._cached("run_metrics", self._build_run_metrics)
 
+    def cells(self) -> pd.DataFrame:
+        """One row per notebook cell recorded for a track (``analytics.cell_time``), read
+        now from the roots (cell records are outside the column cache)."""
+        from .cell_time import cells_frame
+
+        roots = dict(zip(self.projects, self.roots, strict=True)) if self.multi else self.roots[0]
+        return cells_frame(roots)
+
+    def notebook_time(self) -> pd.DataFrame:
+        """Per track and notebook: cells, runs and seconds spent (``analytics.cell_time``)."""
+        from .cell_time import notebook_time
+
+        return notebook_time(self.cells())
+
     def _build_run_metrics(self) -> pd.DataFrame:
         runs = self._cached("runs", self._build_runs)
         codes = self._project[self._run_idx] if len(self._run_idx) else []

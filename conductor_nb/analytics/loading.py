@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..progress import counted
+from ..store.formats import check_format
 from ..store.paths import TRACK_ID_RE, find_root, project_dir
 from . import cache as column_cache
 from .extracts import TEXT_KEYS, Extracts, signature_now
@@ -99,6 +100,7 @@ def read_root(root: Path, project: str, *, cache: bool = True, progress: Any = N
     """The columns of one root. ``cache``: reuse and update the column cache (reading
     never fails because of it: a damaged or foreign cache is ignored and rewritten).
     ``progress``: reported as tracks are read or found unchanged."""
+    check_format(root)  # a root from a newer conductor_nb is refused, never misread
     tracks_dir = f"{root}/tracks"
     with _collector_paused():
         entries = _registry_entries(tracks_dir)

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 
 from ..board_filter import select
 from ..engine import Engine
+from ..hierarchy import family_progress, tree_order
 from ..lifecycle import transition_verbs
 from ..vocab import Priority, TrackStatus, TrackType
 from . import watch
@@ -32,6 +33,7 @@ from .controls import (
 )
 from .display import badge, escape, html_rows, progress_bar
 from .live import AfterAction, LiveWidget
+from .waiting import mark_waiting, waiting_html, waiting_text
 
 __all__ = ["Board", "BoardRow", "NewTrackForm"]
 
@@ -108,6 +110,7 @@ class BoardRow(widgets.HBox):
     def __init__(self, on_verb: Callable[[str, str], None], on_open: Callable[[str], None]):
         self.track_id: str | None = None
         self.entry: dict[str, Any] = {}
+        self.depth = 0  # how deep a sub-track it is (0: top-level, or its parent is not shown)
         self.label = widgets.HTML(layout={"flex": "1 1 auto", "min_width": "300px"})
         self.bar = widgets.IntProgress(min=0, max=100, layout={"width": "120px"})
         self.percent = widgets.Label(layout={"width": "44px"})
@@ -137,17 +140,28 @@ class BoardRow(widgets.HBox):
     def active(self) -> bool:
         return "conductor-active" in self._dom_classes
 
-    def show(self, entry: dict[str, Any], *, opened: bool = False) -> None:
-        """Show ``entry``; ``opened``: its panel is open under the board."""
-        self.track_id, self.entry = entry["track_id"], entry
+    def show(
+        self,
+        entry: dict[str, Any],
+        *,
+        opened: bool = False,
+        depth: int = 0,
+        percent: int | None = None,
+        parent: str | None = None,
+    ) -> None:
+        """Show ``entry``; ``opened``: its panel is open under the board. A sub-track is
+        indented ``depth`` levels and names its ``parent``; ``percent``: its family's."""
+        self.track_id, self.entry, self.depth = entry["track_id"], entry, depth
         status = str(entry.get("status"))
-        percent = _percent(entry)
+        percent = _percent(entry) if percent is None else percent
+        under = f" &middot; sub-track of {escape(parent)}" if parent else ""
         with self.hold_sync():
             self.label.value = (
-                f"<div style='line-height:1.3'>{badge(status)} <b>{escape(entry.get('name'))}</b>"
+                f"<div style='line-height:1.3;padding-left:{24 * depth}px'>"
+                f"{'&#8627; ' if depth else ''}{badge(status)} <b>{escape(entry.get('name'))}</b>"
                 f"<br><span style='font-size:0.8em;color:#6b7280'>{escape(entry['track_id'])} "
                 f"&middot; {escape(entry.get('type'))} "
-                f"&middot; {escape(entry.get('priority'))}</span></div>"
+                f"&middot; {escape(entry.get('priority'))}{under}</span>{waiting_html(entry)}</div>"
             )
             self.bar.value = percent
             self.bar.bar_style = "success" if status == "completed" else ""
@@ -163,7 +177,7 @@ class BoardRow(widgets.HBox):
             self.layout.display = "flex"
 
     def hide(self) -> None:
-        self.track_id, self.entry = None, {}
+        self.track_id, self.entry, self.depth = None, {}, 0
         self.layout.display = "none"
 
 
@@ -213,6 +227,7 @@ class Board(LiveWidget, widgets.VBox):
         self.page = 0
         self.entries: list[dict[str, Any]] = []
         self.matching: list[dict[str, Any]] = []
+        self.depths: dict[str, int] = {}  # sub-tracks: how far under their parent
         self.panel = None
 
         self.status_filter = _filter(
@@ -287,7 +302,7 @@ class Board(LiveWidget, widgets.VBox):
         """Re-read the registry and show the current page again."""
         with self._lock:
             try:
-                self.entries = self.engine.list()
+                self.entries = mark_waiting(self.engine, self.engine.list())
             except Exception as err:  # a damaged registry shows in the board, not as a crash
                 self.message.reading_failed(err)
                 return
@@ -329,7 +344,24 @@ class Board(LiveWidget, widgets.VBox):
         key = SORTS[self.sort.value]
         if key is not None:
             found.sort(key=key)
-        return found
+        ordered = tree_order(found, self._by_id())  # sub-tracks right under their parent
+        self.depths = {entry["track_id"]: depth for entry, depth in ordered}
+        return [entry for entry, _ in ordered]
+
+    def _by_id(self) -> dict[str, dict[str, Any]]:
+        return {entry["track_id"]: entry for entry in self.entries}
+
+    def _row_facts(
+        self, entry: dict[str, Any], family: dict[str, float], by_id: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """What a row shows of the hierarchy: depth, family progress, parent's name."""
+        parent = by_id.get(entry.get("parent_track") or "")
+        percent = family.get(entry["track_id"])
+        return {
+            "depth": self.depths.get(entry["track_id"], 0),
+            "percent": None if percent is None else round(percent),
+            "parent": parent.get("name") if parent else None,
+        }
 
     def _render(self) -> None:
         self.matching = self._match()
@@ -337,10 +369,13 @@ class Board(LiveWidget, widgets.VBox):
         self.page = max(0, min(self.page, pages - 1))
         shown = self.visible
         opened = self.panel.track_id if self.panel is not None else None
+        by_id = self._by_id()
+        family = family_progress(by_id)
         with self.hold_sync():
             for index, row in enumerate(self.rows):
                 if index < len(shown):
-                    row.show(shown[index], opened=shown[index]["track_id"] == opened)
+                    facts = self._row_facts(shown[index], family, by_id)
+                    row.show(shown[index], opened=shown[index]["track_id"] == opened, **facts)
                 else:
                     row.hide()
             self.summary.value = self._summary_html(len(shown))
@@ -430,12 +465,15 @@ class Board(LiveWidget, widgets.VBox):
 
     def __repr__(self) -> str:
         lines = [self._summary_text()]
+        family = family_progress(self._by_id())  # a parent's bar is its family's progress
         for entry in self.visible:
             verbs = " ".join(transition_verbs(str(entry.get("status"))))
             marker = "*" if entry.get("status") == "active" else " "
+            indent = "  " * self.depths.get(entry["track_id"], 0)  # a sub-track
+            percent = round(family.get(entry["track_id"], _percent(entry)))
             lines.append(
-                f"{marker} {entry['track_id']}  {entry.get('name')}  [{entry.get('status')}] "
-                f"{_percent(entry)}%  ({verbs})"
+                f"{marker} {indent}{entry['track_id']}  {entry.get('name')}  "
+                f"[{entry.get('status')}] {percent}%  ({verbs}){waiting_text(entry)}"
             )
         return "\n".join(lines)
 
@@ -453,12 +491,13 @@ class Board(LiveWidget, widgets.VBox):
         return bundle
 
     def _fallback_html(self) -> str:
+        family = family_progress(self._by_id())  # sub-tracks indented, a parent's family bar
         rows = [
             [
                 badge(x.get("status")),
-                escape(x.get("name")),
+                "&nbsp;&nbsp;&nbsp;" * self.depths.get(x["track_id"], 0) + escape(x.get("name")),
                 f"<code>{escape(x['track_id'])}</code>",
-                progress_bar(_percent(x)),
+                progress_bar(family.get(x["track_id"], _percent(x))),
             ]
             for x in self.visible
         ]

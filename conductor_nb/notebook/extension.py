@@ -16,6 +16,7 @@ def load(shell) -> None:
     magics = TrackMagics(shell)
     shell.register_magics(magics)
     completion.install(shell, lambda: magics.engine().list())
+    magics.recorder.register(shell)  # cells run while a track is active are recorded
     _loaded[id(shell)] = magics
     magics.announce_interrupted()
 
@@ -31,4 +32,5 @@ def unload(shell) -> None:
             del table["track"]
     shell.magics_manager.registry.pop(type(magics).__name__, None)
     completion.uninstall(shell)
+    magics.recorder.unregister()
     magics.close()

@@ -24,10 +24,12 @@ from ..engine import Engine
 from ..errors import ConductorError
 from ..lease_keeper import LeaseKeeper
 from ..progress import Bars
+from ..render import compact
 from ..store.paths import locate_root
 from ..tracking import TrackedRun
 from . import watch
 from .display import Result, TrackView
+from .recorder import CellRecorder
 
 __all__ = ["CONVERTERS", "TrackMagics"]
 
@@ -55,6 +57,7 @@ _COLUMNS = {
     K.PROBLEMS: ["kind", "track_id", "message", "fix"],
     K.DAMAGE: ["checkpoint", "path", "problem"],
     K.INTERRUPTED: ["type", "id", "track_id", "reason", "age_minutes"],
+    K.TEMPLATES: ["name", "origin", "type", "steps", "description", "problem", "file"],
 }
 # Commands after which this kernel is the one working in the active track.
 _ACTIVATING = frozenset({"activate", "resume", "switch", "recover"})
@@ -67,6 +70,7 @@ _ACCEPTS = {
     "live_views": "how many views stay live, a whole number from 1 to 1000",
     "progress": "True or False",
     "progress_delay": "seconds of work before a progress bar appears, from 0 to 3600",
+    "provenance": "True or False",
 }
 
 
@@ -88,12 +92,17 @@ class TrackMagics(Magics):
     progress_delay = Float(
         1.0, help="seconds long work runs before its bar appears (quick work shows none)"
     ).tag(config=True)
+    provenance = Bool(
+        True, help="record the cells run while a track is active (conductor_nb.provenance)"
+    ).tag(config=True)
 
     def __init__(self, shell=None, root: str | os.PathLike[str] | None = None, **kwargs) -> None:
         super().__init__(shell, **kwargs)
         self._root = root  # given to the constructor: counts as an option
         self._engines: dict[str, Engine] = {}
         self._keepers: dict[str, LeaseKeeper] = {}
+        self.recorder = CellRecorder(self)  # registered with the shell's events at load
+        self.cell_run: TrackedRun | None = None  # the run of the running %%track run cell
         watch.configure(interval=self.refresh_interval, max_live=self.live_views)
 
     # -- settings ----------------------------------------------------------------------------
@@ -175,6 +184,7 @@ class TrackMagics(Magics):
                 return self._run_cell(ns)
             engine = self.engine(ns.root)
             ns.progress = self._progress_bars()
+            ns.recorder = self.recorder  # `%track cells --off`: this notebook's recording
             outcome = commands.execute(engine, ns)
         except HelpRequested as help_:
             print(help_.text, end="")
@@ -203,7 +213,8 @@ class TrackMagics(Magics):
         the track (``conductor_nb.tracking``): running with a heartbeat while it executes,
         then completed, failed (the exception still reaches the user) or interrupted.
         Inside the cell ``conductor_nb.current_run()`` is the run, to ``.log(...)``."""
-        with TrackedRun(self.engine(ns.root), ns.name or "run", track=ns.track_id):
+        self.cell_run = TrackedRun(self.engine(ns.root), ns.name or "run", track=ns.track_id)
+        with self.cell_run:  # the cell's provenance record names this run
             return self._execute(ns.code)
 
     def _execute(self, cell: str) -> Any:
@@ -343,11 +354,50 @@ def _data(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
     return outcome.data
 
 
+def _cells(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    """``cells``: a DataFrame of the track's recorded cells; ``--on``/``--off``: a line."""
+    if outcome.extra.get("switched"):
+        return Result(outcome.message, None)
+    from ..analytics.cell_time import frame_of  # pandas
+
+    return frame_of(outcome.data, named=False)
+
+
+def _peek(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    from .peek import ReadOnlyPanel  # ipywidgets: on the first peek
+
+    return ReadOnlyPanel(engine, outcome.data["track"]["track_id"], diff=outcome.data["diff"])
+
+
+def _dependency_views():
+    from . import dependency_graph  # matplotlib: on the first graph
+
+    return dependency_graph
+
+
+def _dependency_report(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    """depend, conflicts, next: the text the terminal prints, with ``.data``."""
+    return _dependency_views().Report(str(outcome.message), outcome.data)
+
+
+def _migration(magics: TrackMagics, engine: Engine, outcome: Outcome) -> Any:
+    """`migrate`: a DataFrame of the changes, one row per field (values as compact JSON)."""
+    rows = [
+        {**c, "before": compact(c["before"], 200), "after": compact(c["after"], 200)}
+        for c in outcome.data["changes"]
+    ]
+    columns = ["step", "track_id", "file", "field", "change", "before", "after"]
+    frame = _tables().records_frame(rows, columns)
+    frame.attrs["message"] = outcome.message
+    return frame
+
+
 # The object of each kind of outcome (a test checks that every kind is here).
 CONVERTERS: dict[OutcomeKind, Callable[[TrackMagics, Engine, Outcome], Any]] = {
     **dict.fromkeys(_COLUMNS, _records),
     **dict.fromkeys(MESSAGE_KINDS, _message),
     K.ENTRIES: lambda magics, engine, outcome: _tables().tracks_frame(outcome.data),
+    K.TREE: lambda magics, engine, outcome: _tables().tree_frame(outcome.data),
     K.TRACK: _track_object,
     K.BOARD: _board,
     K.CHECKPOINTS: _checkpoints,
@@ -363,4 +413,10 @@ CONVERTERS: dict[OutcomeKind, Callable[[TrackMagics, Engine, Outcome], Any]] = {
     K.CONTEXT: _data,
     K.PROJECT: _data,
     K.SCHEMA: _data,
+    **dict.fromkeys((K.DEPENDENCIES, K.CONFLICTS, K.NEXT), _dependency_report),
+    K.GRAPH: lambda magics, engine, outcome: _dependency_views().draw(outcome.data),
+    K.CELLS: _cells,
+    K.PEEK: _peek,
+    K.MIGRATION: _migration,
+    K.REPORT: lambda magics, engine, outcome: outcome.extra["report"],
 }

@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..lifecycle import transition_verbs
+from ..provenance import CELLS_FILE, ROTATED_FILE, notebook_summary, read_cells
 from ..run_records import METRICS_FILE, latest_metrics, read_metrics
 from ..tracks import parse_time, reconstruct_history
 from ..vocab import DONE_STEP_STATUSES, FINISHED_STATUSES, AssumptionStatus
@@ -36,12 +37,22 @@ from .controls import (
     set_buttons,
 )
 from .display import TrackView, badge, escape
+from .family import family_html
 from .live import AfterAction, LiveWidget
 
 __all__ = ["StepRow", "TrackPanel", "when"]
 
-SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "checkpoints")
-TAB_TITLES = ("Steps", "Decisions", "Assumptions", "Artifacts", "Runs", "Timeline", "Checkpoints")
+SECTIONS = ("track", "decisions", "assumptions", "artifacts", "runs", "cells", "checkpoints")
+TAB_TITLES = (
+    "Steps",
+    "Decisions",
+    "Assumptions",
+    "Artifacts",
+    "Runs",
+    "Cells",
+    "Timeline",
+    "Checkpoints",
+)
 
 
 def _split(text: str) -> list[str]:
@@ -131,6 +142,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
         self.runs: list[dict[str, Any]] = []
         self.run_metrics: dict[str, dict[str, Any]] = {}  # run id -> latest values
         self.checkpoints: list[dict[str, Any]] = []
+        self.cells: list[dict[str, Any]] = []  # per notebook: its recorded cells (provenance)
         self._seen: dict[str, tuple] = {}
         self.timeline_length = 0
 
@@ -146,6 +158,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
 
         self.artifacts_table = widgets.HTML()
         self.runs_table = widgets.HTML()
+        self.cells_table = widgets.HTML()
         self.timeline = widgets.HTML()
         self.tabs = widgets.Tab(
             children=[
@@ -154,6 +167,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
                 self._assumptions_tab(),
                 self.artifacts_table,
                 self.runs_table,
+                self.cells_table,
                 self.timeline,
                 self._checkpoints_tab(),
             ]
@@ -264,11 +278,16 @@ class TrackPanel(LiveWidget, widgets.VBox):
         runs = sorted(workflows.glob("*/run.json")) if workflows.is_dir() else []
         runs += sorted(workflows.glob(f"*/{METRICS_FILE}")) if workflows.is_dir() else []
         return {
-            "track": [tree.track_file(track_id, "track.json")],
+            # the registry too: a sub-track's change shows in its parent's family
+            "track": [tree.track_file(track_id, "track.json"), tree.registry.path],
             "decisions": [tree.track_file(track_id, "context", "decisions.json")],
             "assumptions": [tree.track_file(track_id, "context", "assumptions.json")],
             "artifacts": [tree.track_file(track_id, "context", "artifacts")],
             "runs": [workflows, *runs],
+            "cells": [
+                tree.track_file(track_id, CELLS_FILE),
+                tree.track_file(track_id, ROTATED_FILE),
+            ],
             "checkpoints": [tree.track_file(track_id, "checkpoints")],
         }
 
@@ -297,6 +316,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
         engine, track_id = self.engine, self.track_id
         if "track" in sections:
             self.track = engine.track(track_id)
+            self.family = engine.family(track_id)  # its parent and sub-tracks
         if "decisions" in sections:
             self.decisions = engine.decisions(track_id)
         if "assumptions" in sections:
@@ -306,6 +326,8 @@ class TrackPanel(LiveWidget, widgets.VBox):
         if "runs" in sections:
             self.runs = engine.runs(track_id)
             self.run_metrics = self._latest_metrics()
+        if "cells" in sections:
+            self.cells = notebook_summary(read_cells(engine.tree.track_dir(track_id)))
         if "checkpoints" in sections:
             self.checkpoints = engine.checkpoints(track_id)
 
@@ -320,6 +342,8 @@ class TrackPanel(LiveWidget, widgets.VBox):
             self._show_artifacts()
         if "runs" in sections:
             self._show_runs()
+        if "cells" in sections:
+            self._show_cells()
         if "checkpoints" in sections:
             self._show_checkpoints()
         counts = [
@@ -328,6 +352,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
             len(self.assumptions),
             len(self.artifacts),
             len(self.runs),
+            sum(n["cells"] for n in self.cells),
             self.timeline_length,
             len(self.checkpoints),
         ]
@@ -349,6 +374,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
             parts.append(f"<div><b>Success criteria</b><ul style='margin:2px 0'>{items}</ul></div>")
         if t.get("pause_reason"):
             parts.append(f"<div><b>Paused:</b> {escape(t['pause_reason'])}</div>")
+        parts.append(family_html(self.family))
         self.header.value = "".join(parts)
         set_buttons(self.buttons, transition_verbs(str(t.get("status"))))
         percent = progress.get("percentage") or 0
@@ -433,6 +459,22 @@ class TrackPanel(LiveWidget, widgets.VBox):
         ]
         headers = ["run", "name", "status", "started", "ms", "latest metrics"]
         self.runs_table.value = _table(headers, rows, "no runs")
+
+    def _show_cells(self) -> None:
+        """Which notebooks did the work: their cells, runs of them and time spent."""
+        rows = [
+            [
+                escape(n["notebook"]),
+                escape(n["cells"]),
+                escape(n["runs"]),
+                escape(f"{n['seconds']:.1f} s"),
+                escape(n["raised"]),
+                when(n["last"]),
+            ]
+            for n in self.cells
+        ]
+        headers = ["notebook", "cells", "runs", "time", "raised", "last run"]
+        self.cells_table.value = _table(headers, rows, "no cells recorded yet")
 
     def _show_decisions(self) -> None:
         rows = [

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..vocab import Priority, TrackStatus, TrackType
 
-__all__ = ["TIME_DTYPE", "TRACK_COLUMNS", "records_frame", "tracks_frame"]
+__all__ = ["TIME_DTYPE", "TRACK_COLUMNS", "records_frame", "tracks_frame", "tree_frame"]
 
 STATUS_DTYPE = pd.CategoricalDtype([s.value for s in TrackStatus], ordered=False)
 TYPE_DTYPE = pd.CategoricalDtype([t.value for t in TrackType], ordered=False)
@@ -66,6 +66,18 @@ def tracks_frame(entries: list[dict[str, Any]]) -> pd.DataFrame:
         **{key: field(key) for key in ("created_at", "updated_at", "started_at", "completed_at")},
     }
     return _times(pd.DataFrame(columns, columns=TRACK_COLUMNS)).set_index("track_id")
+
+
+def tree_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``%track list --tree``: the tracks frame in tree order, with each track's
+    ``depth``, ``parent_track`` and ``family_progress`` (see ``conductor_nb.hierarchy``)."""
+    frame = tracks_frame(rows)
+    frame["depth"] = pd.array([int(row.get("depth") or 0) for row in rows], "int64")
+    frame["parent_track"] = [row.get("parent_track") for row in rows]
+    frame["family_progress"] = pd.array(
+        [float(row.get("family_progress") or 0) for row in rows], "float64"
+    )
+    return frame
 
 
 def records_frame(items: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

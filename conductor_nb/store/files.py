@@ -102,13 +102,20 @@ def make_dirs(folder: Path) -> None:
 
 
 def atomic_write(
-    path: Path, content: str | bytes, *, tmp_dir: Path | None = None, sync_dir: bool = True
+    path: Path,
+    content: str | bytes,
+    *,
+    tmp_dir: Path | None = None,
+    sync_dir: bool = True,
+    sync: bool = True,
 ) -> None:
     """Write ``content`` to ``path`` so a reader sees the old file or the new one, never a mix.
 
     Temp file, fsync, rename, then fsync the folder so the rename itself survives a
     power cut. Writers put their temp files in one ``tmp_dir`` on the same file
     system, so after a crash every leftover is found by listing that one folder.
+    ``sync=False`` skips both fsyncs: for a caller that has made the content durable
+    elsewhere (the write-ahead log).
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     if tmp_dir is None:
@@ -120,7 +127,8 @@ def atomic_write(
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        fsync(fd)
+        if sync:
+            fsync(fd)
     finally:
         os.close(fd)
     try:
@@ -129,9 +137,10 @@ def atomic_write(
         os.unlink(tmp)
         if exc.errno != errno.EXDEV:
             raise
-        atomic_write(path, data, tmp_dir=None, sync_dir=sync_dir)  # tmp_dir on another device
+        # tmp_dir on another device
+        atomic_write(path, data, tmp_dir=None, sync_dir=sync_dir, sync=sync)
         return
-    if sync_dir:
+    if sync and sync_dir:
         fsync_dir(path.parent)
 
 

@@ -102,7 +102,7 @@ def locate_root(
 # What ``[tool.conductor]`` may set: both are folders, relative to the pyproject's folder.
 PYPROJECT_KEYS = {
     "root": "the conductor root (or a project folder holding .claude/conductor)",
-    "templates": "a folder of track templates (reserved: read and checked, not used yet)",
+    "templates": "the project's folder of track templates (default: <root>/track-templates)",
 }
 
 

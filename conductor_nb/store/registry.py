@@ -147,6 +147,14 @@ class RegistryDoc:
             (self._changed if old is not None else self._added)[track_id] = None
         self._add_to_index(track_id, entry)
 
+    def pending_changes(self) -> dict[str, dict[str, Any]] | None:
+        """The entries set since the text was read or last encoded, in order; None when
+        the next text is not the source with them spliced in (no source, or an entry
+        went away): then only the whole text describes the change."""
+        if self._source is None or len(self.tracks) != self._source_count + len(self._added):
+            return None
+        return {track_id: self.tracks[track_id] for track_id in (*self._changed, *self._added)}
+
     def set_active(self, track_id: str | None) -> None:
         self.doc["active_track"] = track_id
 

@@ -1,21 +1,28 @@
 """The on-disk tree of one root and the all-or-nothing transactions that change it.
 
 A transaction takes the root's lock, finishes or rolls back whatever an earlier
-process left half done, collects the files to write, and commits them through a
-small journal:
+process left half done, collects the files to write, and commits them in one of two
+ways (``commit_protocol``):
 
-1. ``tracks/.conductor-journal.json`` is written (atomically) with the full content of
-   every small file to write and, if the registry changes too, a checksum of its
-   new text;
-2. the registry is replaced: this is the commit point;
-3. the small files are replaced;
-4. the journal is removed.
+- **the write-ahead log** (the default where the system gives a boot id: Linux): one
+  record appended to ``tracks/.conductor-wal`` and one fsync, then every file replaced
+  without syncing (see ``wal``);
+- **the journal** (elsewhere, or with ``CONDUCTOR_COMMIT=journal``), every file synced:
 
-On the next lock, a journal whose registry checksum matches the file on disk is
-rolled forward (step 3 again: every write is a whole-file replace, so replaying is
-harmless); one whose checksum does not match never reached the commit point and is
-dropped. Temp files all live in ``tracks/.conductor-tmp/``, so leftovers of a killed
-writer are found by listing one folder.
+  1. ``tracks/.conductor-journal.json`` is written (atomically) with the full content of
+     every small file to write and, if the registry changes too, a checksum of its
+     new text;
+  2. the registry is replaced: this is the commit point;
+  3. the small files are replaced;
+  4. the journal is removed.
+
+  On the next lock, a journal whose registry checksum matches the file on disk is
+  rolled forward (step 3 again: every write is a whole-file replace, so replaying is
+  harmless); one whose checksum does not match never reached the commit point and is
+  dropped.
+
+Temp files all live in ``tracks/.conductor-tmp/``, so leftovers of a killed writer are
+found by listing one folder.
 """
 
 from __future__ import annotations
@@ -27,18 +34,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ConductorError, CorruptFile
+from ..errors import ConductorError, CorruptFile, InvalidInput
 from . import files
 from .locking import lock_for
 from .paths import check_track_id, inside, project_dir
 from .registry import RegistryDoc, RegistryFile
+from .wal import Record, WriteAheadLog, boot_id
 
-__all__ = ["JOURNAL_NAME", "TMP_DIR_NAME", "Transaction", "Tree"]
+__all__ = ["JOURNAL_NAME", "PROTOCOLS", "TMP_DIR_NAME", "Transaction", "Tree", "commit_protocol"]
 
 JOURNAL_NAME = ".conductor-journal.json"
 TMP_DIR_NAME = ".conductor-tmp"
 
 _registries: dict[str, RegistryFile] = {}
+
+PROTOCOLS = ("wal", "journal")
+
+
+def commit_protocol() -> str:
+    """How transactions commit: ``$CONDUCTOR_COMMIT`` when set, else the write-ahead log
+    where the system gives a boot id (it tells a replay after a power cut from a
+    killed writer's leftovers), else the journal."""
+    chosen = os.environ.get("CONDUCTOR_COMMIT")
+    if chosen is None:
+        return "wal" if boot_id() is not None else "journal"
+    if chosen not in PROTOCOLS:
+        raise InvalidInput(f"CONDUCTOR_COMMIT is {chosen!r}: use one of {', '.join(PROTOCOLS)}")
+    if chosen == "wal" and boot_id() is None:
+        raise InvalidInput("CONDUCTOR_COMMIT=wal needs a boot id (Linux): use journal")
+    return chosen
 
 
 def _registry_for(tracks_dir: Path) -> RegistryFile:
@@ -61,6 +85,7 @@ class Tree:
         self.backups_dir = root / "backups"
         self.registry = _registry_for(self.tracks_dir)
         self.lock = lock_for(self.tracks_dir)
+        self.wal = WriteAheadLog(self.tracks_dir, self.base, self.tmp_dir)
 
     # -- paths ----------------------------------------------------------------------
 
@@ -73,7 +98,8 @@ class Tree:
     # -- reading --------------------------------------------------------------------
 
     def load_registry(self) -> RegistryDoc:
-        if os.path.exists(self.journal_path):  # a writer died mid-commit: finish it first
+        # a writer died mid-commit, or the machine lost power: finish it first
+        if os.path.exists(self.journal_path) or self.wal.needs_recovery():
             with self.transaction():
                 pass
         return self.registry.load()
@@ -92,10 +118,9 @@ class Tree:
             # The first transaction under this lock, even if a bare ``with tree.lock:``
             # took it first (lock depth > 1): recover and make the temp folder.
             self._recover()
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
             registry = replace_registry or self.registry.load()
             txn = Transaction(self, registry)
-            txn.registry_changed = replace_registry is not None
+            txn.registry_changed = txn.whole_registry = replace_registry is not None
             _current[id(self.registry)] = txn
             try:
                 yield txn
@@ -120,7 +145,8 @@ class Tree:
         self.lock.discard_on_release = True
 
     def _recover(self) -> None:
-        """Finish or drop a commit that a killed writer left, and remove its temp files."""
+        """Finish or drop a commit that a killed writer (or a power cut) left, and remove
+        its temp files."""
         journal = self.read_journal()
         if journal is not None:
             expected, writes, deletes = journal
@@ -136,9 +162,15 @@ class Tree:
         try:
             leftovers = os.listdir(self.tmp_dir)
         except FileNotFoundError:
-            return
-        for name in leftovers:
-            files.remove_quietly(self.tmp_dir / name)
+            pass
+        else:
+            for name in leftovers:
+                files.remove_quietly(self.tmp_dir / name)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        if commit_protocol() == "journal":
+            self.wal.close_out()  # a log another process left: made durable, then gone
+        elif self.wal.recover():
+            self.registry.invalidate()
 
     def read_journal(self) -> tuple[str | None, list[tuple[Path, bytes]], list[Path]] | None:
         """The journal a killed writer left (None when there is none): the registry
@@ -183,6 +215,7 @@ class Transaction:
         self.tree = tree
         self.registry = registry
         self.registry_changed = False
+        self.whole_registry = False  # the registry was replaced, not changed entry by entry
         self.writes: dict[Path, bytes] = {}
         self.deletes: set[Path] = set()
         self.after_commit: list = []
@@ -205,10 +238,39 @@ class Transaction:
         return self.writes.get(path)
 
     def commit(self) -> None:
-        tree = self.tree
         if not self.writes and not self.deletes and not self.registry_changed:
             return
         self.committed = True
+        if commit_protocol() == "wal":
+            self._commit_to_log()
+        else:
+            self._commit_with_journal()
+        for callback in self.after_commit:
+            callback()
+
+    def _commit_to_log(self) -> None:
+        tree, base = self.tree, self.tree.base
+        registry_text = entries = top = whole = None
+        if self.registry_changed:
+            entries = None if self.whole_registry else self.registry.pending_changes()
+            registry_text = self.registry.encode_bytes()
+            if entries is None:
+                whole = registry_text
+            else:
+                top = {key: value for key, value in self.registry.doc.items() if key != "tracks"}
+        record = Record(
+            {os.path.relpath(path, base): data for path, data in self.writes.items()},
+            sorted(os.path.relpath(path, base) for path in self.deletes),
+            entries=entries,
+            top=top,
+            registry=whole,
+        )
+        tree.wal.commit(record, registry_text)
+        if registry_text is not None:
+            tree.registry.adopt(self.registry)
+
+    def _commit_with_journal(self) -> None:
+        tree = self.tree
         registry_text = self.registry.encode_bytes() if self.registry_changed else None
         if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {
@@ -239,8 +301,6 @@ class Transaction:
         if os.path.exists(tree.journal_path):
             os.unlink(tree.journal_path)
             files.fsync_dir(tree.tracks_dir)
-        for callback in self.after_commit:
-            callback()
 
 
 def _crc(data: bytes) -> str:

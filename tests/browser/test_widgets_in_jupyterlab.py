@@ -14,20 +14,9 @@ import pytest
 
 from conductor_nb.engine import Engine
 
-from .labserver import INSTALL_HINT, chromium_path, open_notebook, run_all, running_lab
+from .labserver import open_notebook, run_all, running_lab
 
 TOUR = Path(__file__).resolve().parents[2] / "notebooks" / "05-widgets-tour.ipynb"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Playwright and a Chromium executable, or a skip naming what is missing (which fails
-    a run with CI set: see the top-level conftest.py)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip(INSTALL_HINT)
-    return sync_api, executable
 
 
 @pytest.fixture(scope="module")
