@@ -59,6 +59,10 @@ class RegistryDoc:
         # where its tracks object is, once known to be laid out for splicing (our own text)
         self._source_span: tuple[int, int] | None = None
         self._changed: dict[str, None] = {}  # entries of the source replaced since
+        # where the source has the entries last written (a search of a 5 MB text costs
+        # a millisecond; the same track is often changed again)
+        self._at: dict[str, int] = {}
+        self._written: dict[str, int] = {}  # the same, in the text being encoded
         self._added: dict[str, None] = {}  # entries the source does not have
         # field -> value -> ids, built per field on first use (a write needs only status)
         self._index: dict[str, dict[str, dict[str, None]]] = {}
@@ -183,6 +187,7 @@ class RegistryDoc:
         # cost as much as the join itself in fresh pages.
         pieces: list[bytes | memoryview] = []
         span = None
+        self._written = {}
         for key, value in self.doc.items():
             pieces.append(b",\n  " if pieces else b"{\n  ")
             pieces.append(_dumps(key).encode() + b": ")
@@ -196,6 +201,7 @@ class RegistryDoc:
         pieces.append(b"\n}" if pieces else b"{}")
         text = b"".join(pieces)
         self._source, self._source_count, self._source_span = text, len(self.tracks), span
+        self._at = {} if span is None else {k: v + span[0] for k, v in self._written.items()}
         self._changed.clear()
         self._added.clear()
         return text
@@ -231,19 +237,26 @@ class RegistryDoc:
             return None
         found = []
         for track_id in self._changed:
-            at = _entry_span(source, track_id, start, end)
+            at = _entry_span(source, track_id, start, end, self._at.get(track_id))
             if at is None:
                 return None
             found.append((at, track_id))
         view = memoryview(source)
         pieces: list[bytes | memoryview] = []
-        copied = start
+        copied, length = start, 0
         for (entry_start, entry_end), track_id in sorted(found):
-            pieces += (view[copied:entry_start], self._fragment(track_id))
+            pieces.append(view[copied:entry_start])
+            length += entry_start - copied
+            self._written[track_id] = length
+            pieces.append(fragment := self._fragment(track_id))
+            length += len(fragment)
             copied = entry_end
         pieces.append(view[copied : end - 4])  # up to the closing "\n  }"
+        length += end - 4 - copied
         for track_id in self._added:
-            pieces += (b",\n", self._fragment(track_id))
+            self._written[track_id] = length + 2
+            pieces += (b",\n", fragment := self._fragment(track_id))
+            length += 2 + len(fragment)
         pieces.append(b"\n  }")
         return pieces
 
@@ -274,9 +287,16 @@ def _tracks_span(source: bytes) -> tuple[int, int] | None:
     return start, end + 4
 
 
-def _entry_span(source: bytes, track_id: str, start: int, end: int) -> tuple[int, int] | None:
-    """Where the member of ``track_id`` (key and value) is in the tracks object."""
-    at = source.find(b"\n    " + _dumps(track_id).encode() + b": ", start, end)
+def _entry_span(
+    source: bytes, track_id: str, start: int, end: int, hint: int | None = None
+) -> tuple[int, int] | None:
+    """Where the member of ``track_id`` (key and value) is in the tracks object (``hint``:
+    where it was last written, checked before the whole object is searched)."""
+    key = b"\n    " + _dumps(track_id).encode() + b": "
+    if hint is not None and start < hint < end and source.startswith(key, hint - 1):
+        at = hint - 1
+    else:
+        at = source.find(key, start, end)
     if at < 0:
         return None
     following = source.find(b',\n    "', at, end)
