@@ -93,6 +93,13 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (enabled by the installed
+    ``jupyter_server_config.d/conductor_nb.json``): the REST API of the JupyterLab
+    sidebar and status bar item."""
+    return [{"module": "conductor_nb.labext"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .board_filter import select
 from .errors import InvalidInput, RootMissing
-from .grammar import Arg, Command, CsvChoices, Grammar, HelpRequested, UsageProblem
+from .grammar import Arg, Command, CsvChoices, FromRoot, Grammar, HelpRequested, UsageProblem
 from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
 from .progress import counted
 from .steps import STEP_VERBS
@@ -110,12 +110,29 @@ THRESHOLD = Arg(
     help="heartbeat age that counts as gone (default 30)",
 )
 TAGS = Arg("--tag", action="append", default=[], dest="tags", help="a tag (repeatable)")
+# assume: how an assumption checks itself (one kind; see "assumptions that check themselves")
+CHECK_OPTIONS = (
+    Arg("--check-file", metavar="PATH", help="holds while this file keeps its sha256 of now"),
+    Arg(
+        "--check-package",
+        metavar="NAME[==VERSION]",
+        help="holds while this version is installed (default: the one installed now)",
+    ),
+    Arg("--check-expr", metavar="EXPR", help="holds while this expression is true in the kernel"),
+    Arg("--check-command", metavar="COMMAND", help="holds while this command exits 0"),
+    Arg("--check-timeout", type=float, metavar="SECONDS", help="for --check-command (default 30)"),
+)
 
 
 def _updatable() -> list[str]:
     from .editing import UPDATABLE  # only when update's parser is built or completed
 
     return list(UPDATABLE)
+
+
+def _template_names(engine) -> list[str]:
+    """The root's templates, built-in and its own (what Tab offers after --template)."""
+    return [row["name"] for row in engine.templates()]
 
 
 # -- reading the words -----------------------------------------------------------------
@@ -203,7 +220,11 @@ def _target(ns: argparse.Namespace, what: str) -> str:
         help="a success criterion (repeatable; default: the template's)",
     ),
     TAGS,
-    Arg("--template", help="start from this template: its steps, criteria, type (`templates`)"),
+    Arg(
+        "--template",
+        help="start from this template: its steps, criteria, type (`templates`)",
+        complete=FromRoot(_template_names),
+    ),
     Arg(
         "--var",
         action="append",
@@ -213,9 +234,12 @@ def _target(ns: argparse.Namespace, what: str) -> str:
         help="a value for the template's {{KEY}} (repeatable)",
     ),
     Arg("--parent", metavar="TRACK", help="make it a sub-track of this track"),
+    Arg("--estimate", metavar="DURATION", help="how long it should take: 90m, 12h, 3d, 1w"),
 )
 def _create(engine, ns) -> Outcome:
     name = ns.name or ns.name_pos
+    if ns.estimate is not None:
+        return _create_estimated(engine, ns, name)
     if ns.template or ns.parent or ns.variables:
         return _create_from(engine, ns, name)
     if not name:
@@ -332,8 +356,11 @@ def _switch(engine, ns) -> Outcome:
     target = ns.to or ns.to_pos
     if not target:
         raise UsageProblem("switch needs a target: conductor switch --to TRACK")
+    from .switch_report import SwitchReport  # names the checkpoint of the paused track
+
+    report = SwitchReport(engine)
     track = engine.switch(target, reason=ns.reason)
-    return Outcome(K.TRACK, track, f"switched to {track['track_id']}")
+    return Outcome(K.TRACK, track, report.describe(track))
 
 
 @command(
@@ -372,10 +399,10 @@ def _get_active(engine, ns) -> Outcome:
 
 @command("status", "the active track in full (nothing when none is active)")
 def _status(engine, ns) -> Outcome:
-    entry = engine.get_active()
-    if entry is None:
+    if engine.get_active() is None:
         return Outcome(K.TRACK, None, "no track is active")
-    return Outcome(K.TRACK, engine.track(entry["track_id"]), extra={"detail": True})
+    # the active track by its registry key (an entry damaged by hand may lack its track_id)
+    return Outcome(K.TRACK, engine.track(None), extra={"detail": True})
 
 
 # `help` has no handler: parse() answers it with HelpRequested, before any engine.
@@ -485,12 +512,17 @@ def _show(engine, ns) -> Outcome:
     ),
     Arg("--value", help="the new value (lists: comma-separated)"),
     Arg("--parent", metavar="TRACK", help="make it a sub-track of TRACK (none: top-level)"),
+    Arg("--estimate", metavar="DURATION", help="set its estimate: 90m, 12h, 3d, 1w (none: drop)"),
 )
 def _update(engine, ns) -> Outcome:
+    if ns.estimate is not None:
+        return _update_estimate(engine, ns)
     if ns.parent is not None and ns.field is None and ns.value is None:
         return _set_parent(engine, ns)
     if ns.field is None or ns.value is None or ns.parent is not None:
-        raise UsageProblem("update takes --field F --value V, or --parent TRACK|none")
+        raise UsageProblem(
+            "update takes --field F --value V, or --parent TRACK|none, or --estimate DURATION"
+        )
     track = engine.update(_ref(ns), ns.field, ns.value)
     return Outcome(K.TRACK, track, f"updated {ns.field} of {track['track_id']}")
 
@@ -539,6 +571,7 @@ def _decisions(engine, ns) -> Outcome:
     Arg("--id", dest="assumption_id", help="an existing assumption to update"),
     Arg("--status", default=None, choices=[s.value for s in AssumptionStatus]),
     Arg("--note", help="evidence or a note"),
+    *CHECK_OPTIONS,
 )
 def _assume(engine, ns) -> Outcome:
     if ns.assumption_id:
@@ -548,12 +581,25 @@ def _assume(engine, ns) -> Outcome:
         return Outcome(K.ASSUMPTION, item, f"{item['id']} is now {item['status']}")
     if not ns.statement:
         raise UsageProblem("assume needs a statement (or --id to update one)")
-    item = engine.assume(ns.track_id, ns.statement, status=ns.status or "open", note=ns.note)
-    return Outcome(K.ASSUMPTION, item, f"recorded {item['id']}")
+    check = _assumption_check(engine, ns)
+    item = engine.assume(
+        ns.track_id, ns.statement, status=ns.status or "open", note=ns.note, check=check
+    )
+    return Outcome(K.ASSUMPTION, item, f"recorded {item['id']}{_checked_by(check)}")
 
 
-@command("assumptions", "list a track's assumptions", *TRACK_ARGS)
+@command(
+    "assumptions",
+    "list a track's assumptions; --check runs their checks",
+    *TRACK_ARGS,
+    Arg("--check", action="store_true", help="run the checks and record what they find"),
+    Arg("--approve", metavar="ID", help="let this assumption's check run on this machine"),
+)
 def _assumptions(engine, ns) -> Outcome:
+    if ns.approve:
+        return _approve_check(engine, ns)
+    if ns.check:
+        return _check_assumptions(engine, ns)
     return Outcome(K.ASSUMPTIONS, engine.assumptions(_ref(ns)))
 
 
@@ -568,6 +614,7 @@ _step = GRAMMAR.add(
         Arg("--type", default="action", choices=[s.value for s in StepType]),
         Arg("--description"),
         Arg("--note", help="a note (for fail: the error message)"),
+        Arg("--estimate", metavar="DURATION", help="add: how long it should take (90m, 2h)"),
     )
 )
 
@@ -575,6 +622,8 @@ _step = GRAMMAR.add(
 @_step.action("add", help="add a step to a track: step add NAME [--type T] [--description D]")
 def _step_add(engine, ns) -> Outcome:
     name = _target(ns, "a step")
+    if ns.estimate is not None:
+        return _step_add_estimated(engine, ns, name)
     step = engine.add_step(ns.track_id, name, type=ns.type, description=ns.description)
     return Outcome(K.STEP, step, f"added {step['step_id']}")
 
@@ -1158,6 +1207,27 @@ def _hooks(engine, ns) -> Outcome:
     return Outcome(K.HOOKS, data, hooks_text(data))
 
 
+# -- keeping another clone's checkpoint after a git add/add conflict ---------------------
+# (conductor_nb.checkpoint_adoption)
+
+
+@command(
+    "adopt-checkpoint",
+    "keep another clone's checkpoint of a track as its next one (after a git add/add "
+    "conflict on checkpoint-NNN.json)",
+    Arg("manifest", metavar="FILE", help="the manifest, e.g. saved by `git show :3:PATH > FILE`"),
+    TRACK_OPTION,
+)
+def _adopt_checkpoint(engine, ns) -> Outcome:
+    manifest = engine.adopt_checkpoint(ns.track_id, ns.manifest)
+    return Outcome(
+        K.CHECKPOINT,
+        manifest,
+        f"{ns.manifest} is now {manifest['checkpoint_id']} of {manifest['track_id']} "
+        f"(it was {manifest['adopted_from']}); `git add` it",
+    )
+
+
 # -- format versions of a root (conductor_nb.migrations, .migrating) -----------------------
 
 
@@ -1184,3 +1254,139 @@ def _migrate(engine, ns) -> Outcome:
             f"{len(done['checkpoints'])} tracks checkpointed first"
         )
     return Outcome(K.MIGRATION, done, message)
+
+
+# -- estimates and forecasts (conductor_nb.estimates, .forecast) --------------------------
+
+
+def _estimated(engine, done: dict[str, Any]) -> Outcome:
+    """The estimate just set (or dropped), said in a line."""
+    from .durations import format_duration
+    from .errors import track_label
+
+    what = track_label(done["track_id"], done.get("name"))
+    if done.get("step_id"):
+        what = f"step {done['step_id']} ({done.get('step')}) of {what}"
+    minutes = done["estimated_duration_minutes"]
+    said = f"estimate of {what}: {format_duration(minutes)}" if minutes else f"{what}: no estimate"
+    return Outcome(K.ESTIMATE, done, said)
+
+
+def _update_estimate(engine, ns) -> Outcome:
+    """``update TRACK --estimate D``: one change at a time, as update makes them."""
+    if ns.field is not None or ns.value is not None or ns.parent is not None:
+        raise UsageProblem("update takes --estimate alone (not with --field, --value, --parent)")
+    return _estimated(engine, engine.set_estimate(_ref(ns), ns.estimate))
+
+
+def _create_estimated(engine, ns, name: str | None) -> Outcome:
+    """``create --estimate D``: the track and its estimate in one change."""
+    from .templates import parse_variables
+
+    if ns.variables and not ns.template:
+        raise UsageProblem("--var fills a template's variables: give --template NAME")
+    if not name and not ns.template:
+        raise UsageProblem("create needs a name: conductor create --name NAME")
+    track = engine.create_estimated(
+        name,
+        estimate=ns.estimate,
+        template=ns.template,
+        variables=parse_variables(ns.variables),
+        parent=ns.parent,
+        type=ns.type,
+        priority=ns.priority,
+        goal=ns.goal,
+        description=ns.description,
+        success_criteria=ns.criteria,
+        tags=ns.tags,
+    )
+    from .durations import format_duration
+
+    estimate = format_duration(track.get("estimated_duration_minutes"))
+    made = f"created {track['track_id']} ({track['status']}), estimate {estimate}"
+    return Outcome(K.TRACK, track, made)
+
+
+def _step_add_estimated(engine, ns, name: str) -> Outcome:
+    from .durations import format_duration
+
+    step = engine.add_estimated_step(
+        ns.track_id, name, estimate=ns.estimate, type=ns.type, description=ns.description
+    )
+    minutes = (step.get("timing") or {}).get("estimated_duration_minutes")
+    return Outcome(K.STEP, step, f"added {step['step_id']}, estimate {format_duration(minutes)}")
+
+
+@command(
+    "estimate",
+    "set how long a track or one of its steps should take: estimate TRACK [STEP] DURATION",
+    Arg("track", metavar="TRACK", help="track id, unique id prefix or exact name"),
+    Arg("what", metavar="STEP|DURATION", help="a step (id, number or name), or the duration"),
+    Arg("duration", nargs="?", metavar="DURATION", help="90m, 12h, 3d, 1w; none drops it"),
+)
+def _estimate(engine, ns) -> Outcome:
+    step, duration = (ns.what, ns.duration) if ns.duration is not None else (None, ns.what)
+    return _estimated(engine, engine.set_estimate(ns.track, duration, step=step))
+
+
+@command(
+    "forecast",
+    "when a track will be done, from its progress and finished tracks of its type",
+    *TRACK_ARGS,
+)
+def _forecast(engine, ns) -> Outcome:
+    from .forecast import forecast_text
+
+    data = engine.forecast(_ref(ns))
+    return Outcome(K.FORECAST, data, forecast_text(data))
+
+
+# -- assumptions that check themselves ---------------------------------------------------
+
+_CHECK_KINDS = {
+    "file": "check_file",
+    "package": "check_package",
+    "expr": "check_expr",
+    "command": "check_command",
+}
+
+
+def _assumption_check(engine, ns) -> dict[str, Any] | None:
+    """The check ``assume`` was given (one kind at most), defined now."""
+    given = {kind: getattr(ns, dest) for kind, dest in _CHECK_KINDS.items()}
+    given = {kind: value for kind, value in given.items() if value is not None}
+    if len(given) > 1:
+        raise UsageProblem(
+            "give one check: --check-file, --check-package, --check-expr or --check-command"
+        )
+    if ns.check_timeout is not None and "command" not in given:
+        raise UsageProblem("--check-timeout goes with --check-command")
+    if not given:
+        return None
+    ((kind, value),) = given.items()
+    return engine.define_check(kind, value, timeout=ns.check_timeout)
+
+
+def _checked_by(check: dict[str, Any] | None) -> str:
+    from .check_kinds import describe
+
+    return f", checked by {describe(check)}" if check else ""
+
+
+def _check_assumptions(engine, ns) -> Outcome:
+    """Run a track's checks: exit 1 when one failed (for scripts and CI)."""
+    from .assumption_checks import checks_summary
+    from .check_kinds import FAILED
+
+    rows = engine.check_assumptions(_ref(ns))
+    failed = any(r["result"] == FAILED for r in rows)
+    return Outcome(K.CHECKS, rows, checks_summary(rows), exit_code=1 if failed else 0)
+
+
+def _approve_check(engine, ns) -> Outcome:
+    from .check_kinds import describe
+
+    item = engine.approve_check(_ref(ns), ns.approve)
+    return Outcome(
+        K.ASSUMPTION, item, f"approved the check of {item['id']}: {describe(item['check'])}"
+    )

@@ -181,9 +181,12 @@ class Conductor:
         return self._transition(track, "fail", reason=reason)
 
     def cancel(self, track: str, *, reason: str | None = None) -> Track:
+        """Cancel ``track``; refused while one of its sub-tracks is open (cancel those
+        first: the refusal names them)."""
         return self._transition(track, "cancel", reason=reason)
 
     def archive(self, track: str) -> Track:
+        """Archive a completed or cancelled track; refused while a sub-track is open."""
         return self._transition(track, "archive")
 
     def retry(self, track: str) -> Track:
@@ -222,6 +225,89 @@ class Conductor:
         """Pairs of open tracks whose target files or folders overlap."""
         return self.engine.conflicts()
 
+    def dependencies(self, track: str | None = None) -> dict[str, Any]:
+        """What ``track`` waits on (each with its status and whether it is done), the
+        tracks it blocks and its related tracks; ``waiting_on``: the ids not done."""
+        return self.engine.dependencies(track)
+
+    def dependency_graph(self, *, closed: bool = False) -> dict[str, Any]:
+        """The open tracks' dependencies (``closed``: every track's) as ``nodes`` and
+        ``edges`` (``from`` waits on ``to``)."""
+        return self.engine.dependency_graph(closed=closed)
+
+    # -- templates and sub-tracks (``conductor_nb.templates``, ``.hierarchy``) -------------
+
+    def templates(self) -> list[dict[str, Any]]:
+        """Every template (built-in and the project's): name, origin, type, step count,
+        file, and the problem of one that cannot be used."""
+        return self.engine.templates()
+
+    def template(self, name: str, variables: dict[str, str] | None = None) -> dict[str, Any]:
+        """The template ``name`` with its ``{{KEY}}`` filled from ``variables``."""
+        return self.engine.template(name, variables)
+
+    def family(self, track: str | None = None) -> dict[str, Any]:
+        """A track's parent, ancestors, sub-tracks (registry entries) and family progress."""
+        return self.engine.family(track)
+
+    def tree(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        type: str | Iterable[str] | None = None,  # noqa: A002
+        priority: str | Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """``list`` in tree order: sub-tracks under their parent, each entry with its
+        ``depth``, ``parent_track`` and ``family_progress``."""
+        return self.engine.tree_list(status=status, type=type, priority=priority)
+
+    # -- bundles, git and hooks (``conductor_nb.bundles``, ``.gitmerge``, ``.hooks``) -------
+
+    def export_bundle(
+        self,
+        tracks: str | Iterable[str],
+        path: str | os.PathLike[str],
+        *,
+        checkpoints: bool = False,
+    ) -> dict[str, Any]:
+        """Write ``tracks`` (ids, prefixes or names) to the bundle file ``path`` (their
+        checkpoints too with ``checkpoints``); returns what was written."""
+        return self.engine.export_bundle(tracks, path, checkpoints=checkpoints)
+
+    def import_bundle(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Add the tracks of a bundle file to this root, all or none (``renamed``: ids
+        that were in use, ``paused``: tracks that came in active). It runs the create
+        hooks: a pre-create hook that refuses stops the whole import."""
+        return self.engine.import_bundle(path)
+
+    def git_setup(self) -> list[str]:
+        """Install the git merge drivers for this root in its clone (``conductor
+        git-setup``); one line per thing done or found done."""
+        from .gitmerge.install import git_setup
+
+        return git_setup(self.root)
+
+    def hooks(self, *, trust: bool = False) -> dict[str, Any]:
+        """The root's hooks.json: its hooks, timeout and whether this machine trusts it
+        (``trust``: record it as trusted here first)."""
+        from .hooks import hooks_report
+
+        return hooks_report(self.root, trust=trust)
+
+    # -- estimates and forecasts (``conductor_nb.estimates``, ``.forecast``) ---------------
+
+    def estimate(
+        self, track: str | None, duration: str | int | None, *, step: str | None = None
+    ) -> dict[str, Any]:
+        """Set how long ``track`` (or one of its steps) should take: ``"90m"``, ``"12h"``,
+        ``"3d"``, ``"1w"`` or minutes; None or ``"none"`` removes it."""
+        return self.engine.set_estimate(track, duration, step=step)
+
+    def forecast(self, track: str | None = None) -> dict[str, Any]:
+        """When ``track`` will be done: expected finish, low, high and the basis (what
+        ``conductor forecast --json`` prints)."""
+        return self.engine.forecast(track)
+
     # -- context -------------------------------------------------------------------------
 
     def decide(
@@ -239,9 +325,30 @@ class Conductor:
         return _as(Decision, data, "decisions.json")
 
     def assume(
-        self, statement: str, *, track: str | None = None, status: str = "open"
+        self,
+        statement: str,
+        *,
+        track: str | None = None,
+        status: str = "open",
+        check: tuple[str, str] | None = None,
+        check_timeout: float | None = None,
     ) -> Assumption:
-        return _as(Assumption, self.engine.assume(track, statement, status=status), "assumptions")
+        """Record an assumption; ``check``: how it checks itself, as (kind, what) with kind
+        one of ``file``, ``package``, ``expr``, ``command`` (``conductor assume --check-*``)."""
+        definition = None
+        if check is not None:
+            kind, value = check
+            definition = self.engine.define_check(kind, value, timeout=check_timeout)
+        data = self.engine.assume(track, statement, status=status, check=definition)
+        return _as(Assumption, data, "assumptions")
+
+    def check_assumptions(self, *, track: str | None = None) -> list[dict[str, Any]]:
+        """Run the checks of a track's assumptions; one row per checked assumption."""
+        return self.engine.check_assumptions(track)
+
+    def approve_check(self, assumption_id: str, *, track: str | None = None) -> dict[str, Any]:
+        """Approve on this machine a check that arrived from elsewhere (a bundle, a merge)."""
+        return self.engine.approve_check(track, assumption_id)
 
     def set_assumption(
         self, assumption_id: str, status: str, *, track: str | None = None, note: str | None = None
@@ -347,6 +454,13 @@ class Conductor:
 
     def prune(self, *, track: str | None = None, keep: int = 10) -> dict[str, Any]:
         return self.engine.prune_checkpoints(track, keep=keep)
+
+    def adopt_checkpoint(
+        self, manifest: str | os.PathLike[str], *, track: str | None = None
+    ) -> dict[str, Any]:
+        """Keep another clone's checkpoint manifest (the file ``manifest``, e.g. the other
+        side of a git add/add conflict) as the track's next checkpoint."""
+        return self.engine.adopt_checkpoint(track, manifest)
 
     # -- recovery --------------------------------------------------------------------------
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 import functools
 
 from .artifacts import Artifacts
+from .assumption_checks import AssumptionChecks
 from .autocheckpoints import AutoCheckpoints
 from .bundles import Bundles
+from .checkpoint_adoption import CheckpointAdoption
 from .checkpoints import Checkpoints
 from .conflicts import Conflicts
 from .context import ProjectContext
 from .dependencies import Dependencies
 from .editing import UPDATABLE, Editing
+from .estimates import Estimates
 from .leases import Leases
 from .legacy import LegacySnapshots
 from .maintenance import Maintenance
@@ -83,12 +86,15 @@ class Engine:
         self.workflows = Runs(store)
         self.run_records = RunRecords(store, self.workflows)
         self.checkpointing = Checkpoints(store, self.workflows)
+        self.adoption = CheckpointAdoption(store, self.checkpointing)  # another clone's
         auto = AutoCheckpoints(store, self.checkpointing)
-        self.transitions = Transitions(store, auto)
+        self.assumption_checks = AssumptionChecks(store)  # a kernel sets its ``evaluate``
+        self.transitions = Transitions(store, auto, checks=self.assumption_checks)
         self.editing = Editing(store, self.transitions)
         self.subtracks = Subtracks(store)
         self.templating = Templating(store, self.editing, self.subtracks)
         self.steps = Steps(store, auto)
+        self.estimates = Estimates(store, self.templating, self.steps)
         self.notes = Notes(store)
         self.artifact_files = Artifacts(store)
         self.context = ProjectContext(store, self.artifact_files)
@@ -98,7 +104,7 @@ class Engine:
         self.overlaps = Conflicts(self.links)
         self.planning = Planning(store, self.links)
         self.cell_log = CellLog(store)
-        self.bundles = Bundles(store)
+        self.bundles = Bundles(store, self.transitions.hooks)  # an import creates
         self.maintenance = Maintenance(store, self.transitions)
         self.migrations = Migrations(store, self.checkpointing, self.maintenance)
         self.recovery = Recovery(
@@ -165,6 +171,9 @@ class Engine:
     decide = _verb("notes", Notes.decide)
     assume = _verb("notes", Notes.assume)
     set_assumption = _verb("notes", Notes.set_assumption)
+    define_check = _verb("assumption_checks", AssumptionChecks.define_check)
+    check_assumptions = _verb("assumption_checks", AssumptionChecks.check_assumptions)
+    approve_check = _verb("assumption_checks", AssumptionChecks.approve_check)
     add_artifact = _verb("artifact_files", Artifacts.add)
     add_step = _verb("steps", Steps.add)
     step = _verb("steps", Steps.change)
@@ -177,6 +186,13 @@ class Engine:
     set_parent = _verb("subtracks", Subtracks.set_parent)
     family = _verb("subtracks", Subtracks.family)
     tree_list = _verb("subtracks", Subtracks.tree_list)
+
+    # -- estimates and forecasts --------------------------------------------------------
+
+    set_estimate = _verb("estimates", Estimates.set)  # a track's or a step's
+    create_estimated = _verb("estimates", Estimates.create)  # a new track with its estimate
+    add_estimated_step = _verb("estimates", Estimates.add_step)
+    forecast = _verb("estimates", Estimates.forecast)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -221,6 +237,7 @@ class Engine:
     diff_checkpoints = _verb("checkpointing", Checkpoints.diff)
     restore_checkpoint = _verb("checkpointing", Checkpoints.restore)
     prune_checkpoints = _verb("checkpointing", Checkpoints.prune)
+    adopt_checkpoint = _verb("adoption", CheckpointAdoption.adopt)  # after a git add/add
     legacy_snapshots = _verb("legacy", LegacySnapshots.list)
     legacy_snapshot = _verb("legacy", LegacySnapshots.get)
 

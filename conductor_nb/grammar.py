@@ -25,7 +25,16 @@ if TYPE_CHECKING:
     Handler = Callable[..., Any]  # (engine, parsed namespace) -> Outcome
     CellReader = Callable[[argparse.Namespace, str], None]
 
-__all__ = ["Arg", "Command", "CsvChoices", "Grammar", "HelpRequested", "UsageProblem", "suggest"]
+__all__ = [
+    "Arg",
+    "Command",
+    "CsvChoices",
+    "FromRoot",
+    "Grammar",
+    "HelpRequested",
+    "UsageProblem",
+    "suggest",
+]
 
 
 class UsageProblem(ConductorError):
@@ -116,6 +125,16 @@ class CsvChoices:
         return items
 
 
+class FromRoot:
+    """Completion values that depend on the root (the templates it has): ``read`` is
+    called with the engine of the root in use; without one, nothing is offered."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read: Any) -> None:
+        self.read = read
+
+
 # argparse actions whose option is a flag alone, without a value.
 _FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "append_const", "count"})
 
@@ -125,8 +144,8 @@ class Arg:
 
     ``help`` may be a function, called only when the parser is built (so it may import
     what the CLI's other commands never need). ``complete`` (a list, or a function giving
-    one) is what Tab completion offers for the value when neither ``choices`` nor a
-    ``CsvChoices`` type says it."""
+    one, or a ``FromRoot`` reading the root) is what Tab completion offers for the value
+    when neither ``choices`` nor a ``CsvChoices`` type says it."""
 
     __slots__ = ("complete", "flags", "options")
 
@@ -150,8 +169,11 @@ class Arg:
     def takes_value(self) -> bool:
         return self.options.get("action") not in _FLAG_ACTIONS
 
-    def values(self) -> list[str]:
-        """What may be typed as this argument's value (empty: anything)."""
+    def values(self, engine: Any = None) -> list[str]:
+        """What may be typed as this argument's value (empty: anything); ``engine``: the
+        root's, for values read from it (``FromRoot``)."""
+        if isinstance(self.complete, FromRoot):
+            return list(self.complete.read(engine)) if engine is not None else []
         if self.complete is not None:
             return list(self.complete() if callable(self.complete) else self.complete)
         kind = self.options.get("type")

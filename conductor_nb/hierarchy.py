@@ -93,15 +93,23 @@ def open_children(tracks: Entries, track_id: str) -> list[str]:
     ]
 
 
-def refuse_open_children(tracks: Entries, track_id: str) -> None:
-    """A parent completes only when every child is completed, failed, cancelled or
-    archived."""
+# What a refusal over open sub-tracks tells to do, per verb the parent waits for.
+_CLOSE_CHILDREN_FIRST = {
+    "complete": "complete, fail or cancel them first",
+    "cancel": "cancel them first, then the parent",
+    "archive": "cancel them first, then archive the parent",
+}
+
+
+def refuse_open_children(tracks: Entries, track_id: str, verb: str = "complete") -> None:
+    """A parent completes, is cancelled or archived only when every child is completed,
+    failed, cancelled or archived (so no open sub-track is left under a closed parent)."""
     still_open = open_children(tracks, track_id)
     if still_open:
         named = ", ".join(f"{_label(tracks, c)} [{tracks[c].get('status')}]" for c in still_open)
         raise InvalidInput(
-            f"{_label(tracks, track_id)} cannot complete: its sub-tracks are still open: {named}",
-            hint="complete, fail or cancel them first",
+            f"{_label(tracks, track_id)} cannot {verb}: its sub-tracks are still open: {named}",
+            hint=_CLOSE_CHILDREN_FIRST[verb],
         )
 
 

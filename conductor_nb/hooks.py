@@ -168,7 +168,18 @@ class Hooks:
     def before(self, event: str, ref: str | None = None, **details: Any) -> PendingHooks:
         """Run the pre-hooks of ``event`` on the track ``ref`` (none for create): the first
         that fails raises HookRefused. A change the lifecycle refuses runs no hook."""
+        return self._before(self.config(), event, ref, details)
+
+    def before_each(self, event: str, changes: list[dict[str, Any]]) -> list[PendingHooks]:
+        """``before`` for several changes of one event made together (a bundle's tracks,
+        each created): hooks.json is read once, and the first pre-hook that fails raises
+        HookRefused, refusing them all. ``changes``: each change's details."""
         config = self.config()
+        return [self._before(config, event, None, dict(details)) for details in changes]
+
+    def _before(
+        self, config: HookConfig | None, event: str, ref: str | None, details: dict[str, Any]
+    ) -> PendingHooks:
         if config is None or not {f"pre-{event}", f"post-{event}"} & config.hooks.keys():
             return PendingHooks(self.report, None, event, {})
         track = track_id = None

@@ -12,6 +12,7 @@ from .errors import ConductorError
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from .leases import Leases
 
@@ -52,11 +53,19 @@ class Heartbeat:
 class LeaseKeeper:
     """Holds a track's lease for this process and renews it every ``every`` seconds."""
 
-    def __init__(self, leases: Leases, track_id: str, *, every: float = 60.0) -> None:
+    def __init__(
+        self,
+        leases: Leases,
+        track_id: str,
+        *,
+        every: float = 60.0,
+        holder: str = "python",
+        details: dict[str, Any] | None = None,
+    ) -> None:
         self.leases = leases
         self.track_id = track_id
         self.every = every
-        leases.take(track_id, holder="python")
+        leases.take(track_id, holder=holder, details=details)
         self._heartbeat = Heartbeat(
             lambda: leases.renew(track_id), f"the lease on {track_id}", every=every
         )

@@ -24,14 +24,18 @@ class Leases:
         self.store = store
         self.tree = store.tree
 
-    def take(self, ref: str | None, *, holder: str = "python") -> dict[str, Any]:
-        """Record this process as the one working in the track."""
+    def take(
+        self, ref: str | None, *, holder: str = "python", details: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Record this process as the one working in the track (``details``: what else
+        tells its holder apart, such as a kernel's id and notebook)."""
         with self.tree.transaction() as txn:
             track_id = self.store.resolve(ref, txn.registry)
             now = self.store.stamp()
             record = {
                 **process_record(self.store.holder_pid),
                 "kind": holder,
+                **(details or {}),
                 "started_at": now,
                 "heartbeat_at": now,
             }

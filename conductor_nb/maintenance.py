@@ -356,6 +356,8 @@ def _track_from_entry(entry: dict[str, Any]) -> dict[str, Any]:
     for key in ("created_at", "updated_at", "started_at", "completed_at", "last_checkpoint"):
         if key in entry:
             track[key] = entry[key]
+    if isinstance(entry.get("parent_track"), str):  # a sub-track stays under its parent
+        track["parent_track"] = entry["parent_track"]
     track.update(
         {
             "context": {

@@ -295,6 +295,8 @@ class Track(_Model):
     metadata: TrackMetadata | None = None
     history: list[HistoryEvent] = Field(default_factory=list)
     parent_track: str | None = None  # a sub-track's parent (ours; see hierarchy)
+    # the track's estimate (ours, named as a step's timing names it; see estimates)
+    estimated_duration_minutes: Annotated[int, Field(ge=1)] | None = None
 
 
 # -- registry --------------------------------------------------------------------------
@@ -321,6 +323,7 @@ class RegistryEntry(_Model):
     progress: EntryProgress = Field(default_factory=EntryProgress)
     last_checkpoint: str | None = None
     parent_track: str | None = None
+    estimated_duration_minutes: int | None = None
 
 
 class RegistryMetadata(_Model):

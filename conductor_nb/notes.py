@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .check_approvals import approve
 from .errors import InvalidInput, track_label
 from .inputs import check_text
+from .store.paths import project_dir
 from .tracks import next_number
 from .vocab import AssumptionStatus, parse_choice
 
@@ -63,8 +65,16 @@ class Notes:
         return decision
 
     def assume(
-        self, ref: str | None, statement: str, *, status: str = "open", note: str | None = None
+        self,
+        ref: str | None,
+        statement: str,
+        *,
+        status: str = "open",
+        note: str | None = None,
+        check: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Record an assumption; ``check``: how it checks itself (``check_kinds.define``),
+        approved on this machine since the user wrote it here."""
         statement = check_text(statement, "assumption", 1000).strip()
         if not statement:
             raise InvalidInput("an assumption needs a statement")
@@ -79,9 +89,14 @@ class Notes:
             }
             if note:
                 assumption["note"] = check_text(note, "note")
+            if check:
+                assumption["check"] = check
             assumption["actor"] = self.store.actor
             items.append(assumption)
             self._write(txn, track, ASSUMPTIONS, items)
+        if check:
+            label = f"{track['track_id']}/{assumption['id']}"
+            approve(project_dir(self.store.root), check, label=label, at=assumption["timestamp"])
         return assumption
 
     def set_assumption(

@@ -38,6 +38,7 @@ class OutcomeKind(StrEnum):
     PROBLEMS = "problems"
     DAMAGE = "damage"
     INTERRUPTED = "interrupted"
+    CHECKS = "checks"  # what assumptions' checks found: result, expected, found, status
     # one change (or one record), which the message says in a line
     DECISION = "decision"
     ASSUMPTION = "assumption"
@@ -72,6 +73,9 @@ class OutcomeKind(StrEnum):
     HOOKS = "hooks"
     # format versions: what `migrate` changed, or would (one row per field)
     MIGRATION = "migration"
+    # estimates and forecasts (``message``: the estimate set, or the forecast in a line)
+    ESTIMATE = "estimate"
+    FORECAST = "forecast"
 
 
 # Kinds of a single change whose one-line message says it all (``data`` keeps the
@@ -92,6 +96,8 @@ MESSAGE_KINDS = frozenset(
         OutcomeKind.EXPORTED,
         OutcomeKind.IMPORTED,
         OutcomeKind.HOOKS,
+        OutcomeKind.ESTIMATE,
+        OutcomeKind.FORECAST,
     }
 )
 

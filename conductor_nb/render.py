@@ -206,6 +206,10 @@ def track_block(track: dict[str, Any], detail: bool) -> str:
     if metrics.get("active_duration_ms") is not None:
         hours = metrics["active_duration_ms"] / 3_600_000
         lines.append(f"  active    {hours:.1f} h, {_times_paused(metrics.get('pause_count') or 0)}")
+    if track.get("estimated_duration_minutes"):  # see estimates; `conductor forecast` uses it
+        from .durations import format_duration
+
+        lines.append(f"  estimate  {format_duration(track['estimated_duration_minutes'])}")
     for criterion in context.get("success_criteria") or []:
         lines.append(f"  criterion {criterion}")
     steps = track.get("steps") or []
@@ -281,6 +285,10 @@ _TABLES: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple], str]] = {
 }
 # Findings shown as a table followed by the outcome's one-line summary.
 _REPORTS: dict[OutcomeKind, tuple[list[str], Callable[[Any], tuple]]] = {
+    K.CHECKS: (
+        ["id", "check", "result", "expected", "found", "status"],
+        lambda c: (c["id"], c["check"], c["result"], c["expected"], c["found"], c["status"]),
+    ),
     K.PROBLEMS: (["problem", "fix", "detail"], lambda p: (p["kind"], p["fix"], p["message"])),
     K.DAMAGE: (
         ["checkpoint", "file", "problem"],

@@ -33,8 +33,15 @@ __all__ = [
 TrackDoc = dict  # a track.json document, dict[str, Any]: kept as parsed, unknown fields and all
 
 # Fields of track.json that the registry entry mirrors (besides the always-present ones);
-# parent_track (a sub-track's parent, see hierarchy) is ours: the original tool keeps it.
-ENTRY_FIELDS = ("started_at", "completed_at", "last_checkpoint", "parent_track")
+# parent_track (a sub-track's parent, see hierarchy) and estimated_duration_minutes (see
+# estimates) are ours: the original tool keeps them.
+ENTRY_FIELDS = (
+    "started_at",
+    "completed_at",
+    "last_checkpoint",
+    "parent_track",
+    "estimated_duration_minutes",
+)
 ENTRY_PROGRESS = ("current_step", "completed_steps", "total_steps", "percentage")
 
 

@@ -7,6 +7,7 @@ tracks in a store, suspending (pausing and checkpointing) whatever must make roo
 from __future__ import annotations
 
 from . import lifecycle
+from .assumption_checks import AssumptionChecks
 from .dependencies import refuse_while_waiting
 from .errors import ActiveTrackExists, InvalidInput, InvalidTransition, track_label
 from .hierarchy import refuse_open_children
@@ -35,18 +36,25 @@ OUTCOME_LISTS = (
     "suggestions_generated",
 )
 _RESULTS = {"complete": "success", "fail": "failed", "cancel": "cancelled"}
+# Verbs a parent cannot take while a sub-track is open (fail can: the work went wrong).
+_WAIT_FOR_CHILDREN = ("complete", "cancel", "archive")
 
 
 class Transitions:
     """The lifecycle of the tracks in a store."""
 
     def __init__(
-        self, store: TrackStore, auto: AutoCheckpoints, hooks: Hooks | None = None
+        self,
+        store: TrackStore,
+        auto: AutoCheckpoints,
+        hooks: Hooks | None = None,
+        checks: AssumptionChecks | None = None,
     ) -> None:
         self.store = store
         self.tree = store.tree
         self.auto = auto
         self.hooks = hooks or Hooks(store)  # pre-hooks run before the lock, post-hooks after
+        self.checks = checks or AssumptionChecks(store)  # run on resume and switch, after
 
     def transition(
         self,
@@ -68,8 +76,8 @@ class Transitions:
             track = self.store.load(txn, track_id)
             steps = lifecycle.plan(track_id, track["status"], verb, track.get("name"))
             refuse_while_waiting(self.store, txn, track, verb, steps)  # prerequisites done?
-            if verb == "complete":  # a parent waits for its sub-tracks
-                refuse_open_children(txn.registry.tracks, track_id)
+            if verb in _WAIT_FOR_CHILDREN:  # a parent waits for its sub-tracks
+                refuse_open_children(txn.registry.tracks, track_id, verb)
             if steps[-1][1] == TrackStatus.ACTIVE:
                 self._make_room(txn, track_id, force=force)
                 track = self._wake(txn, track)
@@ -82,6 +90,8 @@ class Transitions:
                 self.auto.on_suspend(txn, track_id, kind="pause", reason=why)
             else:
                 self.auto.after_change(txn, track_id)
+        if verb == "resume":  # on disk now: a failing check marks, it never undoes
+            self.checks.after_transition(track_id)
         done = self.store.read_track(track_id)
         hooks.after(done)
         return done
@@ -107,6 +117,7 @@ class Transitions:
             self._apply(target, steps[-1:], f"switched from {others[0]}" if others else None)
             self.store.save(txn, target)
             self.auto.after_change(txn, target_id)
+        self.checks.after_transition(target_id)  # on disk now: a failing check only marks
         done = self.store.read_track(target_id)
         hooks.after(done)
         return done

@@ -10,7 +10,7 @@ Recording
 ---------
 While the verb runs in this process, ``Recorder`` wraps the os calls the store makes
 (``open`` with O_CREAT/O_TRUNC, ``write``, ``ftruncate``/``truncate``, ``fsync`` and
-``fdatasync`` of a file or of a folder, ``replace``/``rename``, ``link``, ``unlink``/
+``fdatasync`` of a file or of a folder, ``sync``, ``replace``/``rename``, ``link``, ``unlink``/
 ``remove``, ``mkdir``, ``rmdir``; pathlib goes through them, and the store writes no
 file through the builtin ``open``). Only paths inside the recorded folder count, and the
 two lock files (``.conductor.lock``, ``track-registry.lock``) are left out: they hold
@@ -28,7 +28,8 @@ Of the first k, each is either persisted or lost, under these rules and no other
    unlink, mkdir, rmdir); a create makes an empty file under its name.
 2. ``fsync`` of a file persists every earlier data operation on that file (not its
    name). ``fsync`` of a folder persists every earlier entry operation on a name in that
-   folder (a rename is in both folders: either one's fsync persists it). Nothing else
+   folder (a rename is in both folders: either one's fsync persists it). ``sync``
+   persists every earlier operation of every kind. Nothing else
    persists anything: no operation is durable because a later one is.
 3. A file's data operations that are not yet persisted persist in order: a prefix of
    them, and the last one of that prefix, if it is a write, may be kept whole, cut to
@@ -116,7 +117,7 @@ class Op:
     """One recorded operation (paths relative to the recorded folder)."""
 
     index: int
-    kind: str  # create write truncate fsync fsync-dir rename link unlink mkdir rmdir
+    kind: str  # create write truncate fsync fsync-dir sync rename link unlink mkdir rmdir
     path: str
     target: str | None = None  # of a rename or link
     ino: int | None = None  # of a file operation
@@ -194,6 +195,7 @@ class Recorder:
         "rmdir",
         "truncate",
         "ftruncate",
+        "sync",
     )
 
     def __init__(self, world: Path, before: Image, *, drop: Callable[[Op], bool] | None = None):
@@ -315,6 +317,11 @@ class Recorder:
             self.add("rmdir", where)
         return result
 
+    def sync(self, real):
+        result = real()
+        self.add("sync", "")  # every earlier change of every file system is durable
+        return result
+
     def truncate(self, real, path, length):
         result = real(path, length)
         where = self.relative(path) if not isinstance(path, int) else None
@@ -395,11 +402,14 @@ class Prefix:
         ops = trace[:k]
         synced_dirs: dict[str, int] = {}  # folder -> index of its last fsync
         synced_files: dict[int, int] = {}
+        synced_all = 0  # index of the last sync of everything
         for op in ops:
             if op.kind == "fsync-dir":
                 synced_dirs[op.path] = op.index
             elif op.kind == "fsync":
                 synced_files[op.ino] = op.index
+            elif op.kind == "sync":
+                synced_all = op.index
         self.entry_ops = [op for op in ops if op.kind in ENTRY_KINDS]
         latest: dict[str, int] = {}
         self.deps: dict[int, set[int]] = {}
@@ -409,7 +419,8 @@ class Prefix:
         forced = {
             op.index
             for op in self.entry_ops
-            if any(synced_dirs.get(folder, 0) > op.index for folder in op.folders)
+            if synced_all > op.index
+            or any(synced_dirs.get(folder, 0) > op.index for folder in op.folders)
         }
         for op in reversed(self.entry_ops):  # what a persisted operation needs persists too
             if op.index in forced:
@@ -420,7 +431,7 @@ class Prefix:
         for ino in {op.ino for op in ops if op.kind in DATA_KINDS}:
             mine = [op for op in ops if op.kind in DATA_KINDS and op.ino == ino]
             content = before.data.get(ino, b"")
-            durable = [op for op in mine if op.index < synced_files.get(ino, 0)]
+            durable = [op for op in mine if op.index < max(synced_files.get(ino, 0), synced_all)]
             for op in durable:
                 content = _apply_data(content, op)
             self.choices[ino] = self._data_choices(content, mine[len(durable) :])

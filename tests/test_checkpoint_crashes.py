@@ -221,9 +221,10 @@ def _check_manifests(engine: Engine, track_id: str, verified: dict[str, str]) ->
 
 
 def _kill_span(operation) -> int:
-    """Where kill points are drawn from: the changes of about four operations (so most
-    children report work done, and the kills still fall all along an operation)."""
-    return 4 * count_changes(operation)
+    """Where kill points are drawn from: the changes of four operations in a row (so most
+    children report work done, and the kills still fall all along an operation). Four
+    measured, not one times four: some commits also checkpoint the write-ahead log."""
+    return count_changes(lambda: [operation() for _ in range(4)])
 
 
 # -- the tests ------------------------------------------------------------------------
@@ -236,9 +237,14 @@ def test_killed_checkpoint_never_damages_a_checkpoint(tmp_path: Path, run_seed: 
     rng = random.Random(run_seed)
     engine, track_id, track_dir = _prepared(root, 3_000_000, rng)
     engine.create_checkpoint(track_id, reason="baseline")
-    # as in the child's loop: an edited artifact, so the checkpoint stores a new blob
-    (track_dir / "context" / "artifacts" / "churn-0.bin").write_bytes(rng.randbytes(48_000))
-    span = _kill_span(lambda: engine.create_checkpoint(track_id, reason="calibration"))
+    churn = track_dir / "context" / "artifacts"
+
+    def as_the_child_does() -> None:  # edited artifacts: the checkpoint stores new blobs
+        (churn / "churn-0.bin").write_bytes(rng.randbytes(48_000))
+        (churn / "churn.json").write_text(json.dumps({"rows": list(range(20_000))}))
+        engine.create_checkpoint(track_id, reason="calibration")
+
+    span = _kill_span(as_the_child_does)
     rounds = Rounds(root, track_id, "checkpoint", span, run_seed)
     verified: dict[str, str] = {}
     logged: set[str] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -204,3 +205,110 @@ def test_two_tracks_made_active_is_a_conflict_repair_settles(
     assert conductor_in(b, "validate").returncode == 0
     one = json.loads(conductor(b, "show", "Track one", "--json"))
     assert one["status"] == "paused"
+
+
+def test_two_clones_pausing_a_track_conflict_on_its_checkpoint_and_one_is_kept(
+    clones: tuple[Path, Path],
+) -> None:
+    """Each pause checkpoints the track under the next number: two clones that pause it
+    write checkpoint-001.json twice, an add/add conflict no driver settles (a manifest
+    is one snapshot, and a driver can write only the one file). Keeping one side's, as
+    the README says, leaves a sound root: its blobs came with the merge."""
+    a, b = clones
+    conductor(a, "activate", "Track one")
+    commit(a, "one is active")
+    git(a, "push", "-q", "origin", "main")
+    git(b, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    conductor(a, "pause", "Track one", "--reason", "end of day")
+    commit(a, "alice paused")
+    git(a, "push", "-q", "origin", "main")
+    conductor(b, "pause", "Track one", "--reason", "end of day")
+    commit(b, "bob paused")
+
+    pulled = git(b, "pull", "--no-rebase", "--no-edit", "origin", "main", check=False)
+    assert pulled.returncode != 0
+    track_id = track_ids(b)["Track one"]
+    manifest = f"{ROOT}/tracks/{track_id}/checkpoints/checkpoint-001.json"
+    assert f"CONFLICT (add/add): Merge conflict in {manifest}" in pulled.stdout
+    status = git(b, "status", "--porcelain").stdout.splitlines()
+    assert [line for line in status if line[:2] in ("UU", "AA")] == [f"AA {manifest}"]
+
+    # the resolution the README gives: keep one side's manifest (here alice's)
+    theirs = json.loads(git(b, "show", f":3:{manifest}").stdout)
+    git(b, "checkout", "--theirs", "--", manifest)
+    git(b, "add", manifest)
+    git(b, "commit", "-q", "--no-edit")
+    kept = json.loads((b / manifest).read_text())
+    bobs = json.loads(git(b, "show", f"HEAD^1:{manifest}").stdout)
+    assert kept == theirs and kept["created_at"] != bobs["created_at"]  # alice's, not bob's
+    assert conductor_in(b, "validate").returncode == 0
+    assert "intact" in conductor(b, "verify", "--track-id", "Track one").lower()
+    listed = json.loads(conductor(b, "checkpoints", "Track one", "--json"))
+    assert [c["checkpoint_id"] for c in listed] == ["checkpoint-001"]
+
+
+def test_adopt_checkpoint_keeps_both_sides_of_the_add_add_conflict(
+    clones: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The README's "keep both": ours stays checkpoint-001, theirs (saved from git's stage
+    3) becomes checkpoint-002, and both verify and restore."""
+    a, b = clones
+    conductor(a, "activate", "Track one")
+    commit(a, "one is active")
+    git(a, "push", "-q", "origin", "main")
+    git(b, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    conductor(a, "decide", "Alice's decision", "--track-id", "Track one")
+    conductor(a, "pause", "Track one", "--reason", "end of day")
+    commit(a, "alice paused")
+    git(a, "push", "-q", "origin", "main")
+    conductor(b, "pause", "Track one", "--reason", "end of day")
+    commit(b, "bob paused")
+    assert git(b, "pull", "--no-rebase", "--no-edit", "origin", "main", check=False).returncode
+    track_id = track_ids(b)["Track one"]
+    manifest = f"{ROOT}/tracks/{track_id}/checkpoints/checkpoint-001.json"
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text(git(b, "show", f":3:{manifest}").stdout)
+    git(b, "checkout", "--ours", "--", manifest)
+
+    out = conductor(b, "adopt-checkpoint", str(theirs), "--track-id", "Track one")
+    assert f"is now checkpoint-002 of {track_id} (it was checkpoint-001)" in out
+    again = conductor_in(b, "adopt-checkpoint", str(theirs), "--track-id", "Track one")
+    assert again.returncode == 1
+    assert "is already checkpoint-002 of this track" in again.stderr
+    git(b, "add", "-A", str(ROOT))
+    git(b, "commit", "-q", "--no-edit")
+    assert conductor_in(b, "validate").returncode == 0
+    listed = json.loads(conductor(b, "checkpoints", "Track one", "--json"))
+    assert [c["checkpoint_id"] for c in listed] == ["checkpoint-002", "checkpoint-001"]
+    kept = {c["checkpoint_id"]: c for c in listed}
+    assert [d["summary"] for d in kept["checkpoint-002"]["decisions"]] == ["Alice's decision"]
+    assert kept["checkpoint-001"]["decisions"] == []  # bob's own pause
+    for checkpoint in ("checkpoint-001", "checkpoint-002"):
+        assert conductor(b, "verify", checkpoint, "--track-id", "Track one")
+    conductor(b, "restore", "checkpoint-002", "--track-id", "Track one")  # alice's work back
+    decisions = json.loads(conductor(b, "decisions", "--track-id", "Track one", "--json"))
+    assert [d["summary"] for d in decisions] == ["Alice's decision"]
+
+
+def test_adopt_checkpoint_refuses_what_it_cannot_keep(
+    clones: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, _ = clones
+    conductor(a, "checkpoint", "Track one")
+    one = a / ROOT / "tracks" / track_ids(a)["Track one"] / "checkpoints" / "checkpoint-001.json"
+
+    def refused(path: Path, track: str = "Track two") -> str:
+        done = conductor_in(a, "adopt-checkpoint", str(path), "--track-id", track)
+        assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+        return done.stderr
+
+    assert "is a checkpoint of" in refused(one)  # another track's
+    edited = tmp_path / "edited.json"
+    edited.write_text(one.read_text().replace("manual checkpoint", "edited by hand"))
+    assert "checksum does not match" in refused(edited, "Track one")
+    (tmp_path / "junk.json").write_text("<<<<<<< ours")
+    assert "not a checkpoint manifest" in refused(tmp_path / "junk.json", "Track one")
+    assert "is already checkpoint-001" in refused(one, "Track one")
+    shutil.rmtree(one.parent / "blobs")
+    assert "merge the commit that holds them first" in refused(one, "Track one")
+    assert sorted(p.name for p in one.parent.glob("checkpoint-*.json")) == ["checkpoint-001.json"]

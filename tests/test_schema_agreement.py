@@ -75,6 +75,7 @@ NOT_IN_NEW_TRACK = {
     "metrics",  # computed when the track is read (compute_metrics); retries count there
     "display",  # the original tool's display hints: read and kept, never written by us
     "parent_track",  # set when a track becomes a sub-track (create --parent, update --parent)
+    "estimated_duration_minutes",  # set by create --estimate and `estimate` (estimates)
 }
 
 # Keys written to track.json that the analytics do not decode (msgspec skips them).
@@ -98,6 +99,7 @@ NOT_READ_BY_ANALYTICS = {
     "failure_reason",
     "cancel_reason",
     "parent_track",  # the hierarchy is read from the registry entries
+    "estimated_duration_minutes",  # analytics.estimate_frames reads it from track.json
 }
 
 # Keys of track.json the analytics read that the registry entry cannot stand in for.

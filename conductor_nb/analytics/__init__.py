@@ -14,6 +14,7 @@
     a.run_metrics()     # one row per metric value logged on a run (run.log)
     a.cells()           # one row per notebook cell run while a track was active
     a.notebook_time()   # per track and notebook: cells, runs, seconds
+    a.estimates("type") # estimate against actual per track type (or "step_type")
 
 ``analytics.tracks(root)`` and the like are shortcuts for ``load(root).tracks()``.
 Reading a root keeps what each track's files say in ``<root>/tracks/.conductor-cache``
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Analytics",
     "cells",
+    "estimates",
     "flow",
     "generate",
     "load",
@@ -114,6 +116,14 @@ def notebook_time(source: Any = None) -> pd.DataFrame:
     from .cell_time import notebook_time as per_notebook
 
     return per_notebook(source)
+
+
+def estimates(source: Any = None, by: str = "type") -> pd.DataFrame:
+    """Estimate against actual by ``type``, ``step_type``, ``track`` or ``step``
+    (``analytics.estimate_frames``)."""
+    from .estimate_frames import estimates as frame
+
+    return frame(source, by)
 
 
 def summary(source: Any = None, *, now: Any = None) -> dict[str, Any]:

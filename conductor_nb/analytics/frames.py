@@ -621,6 +621,15 @@ class Analytics:
 
         return notebook_time(self.cells())
 
+    def estimates(self, by: str = "type") -> pd.DataFrame:
+        """Estimate against actual (``analytics.estimate_frames``), read now from the roots:
+        ``by="type"`` per track type, ``"step_type"`` per step type, ``"track"`` or
+        ``"step"`` one row each."""
+        from .estimate_frames import estimates
+
+        roots = dict(zip(self.projects, self.roots, strict=True)) if self.multi else self.roots[0]
+        return estimates(roots, by)
+
     def _build_run_metrics(self) -> pd.DataFrame:
         runs = self._cached("runs", self._build_runs)
         codes = self._project[self._run_idx] if len(self._run_idx) else []

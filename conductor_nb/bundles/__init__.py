@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
+    from ..hooks import Hooks
     from ..progress import Progress
     from ..trackstore import TrackStore
 
@@ -32,11 +33,15 @@ __all__ = ["IMPORT_LIMIT", "BundleRefused", "Bundles"]
 
 
 class Bundles:
-    """Export and import of tracks (a part of the engine: handed the store alone)."""
+    """Export and import of tracks (a part of the engine: handed the store, and the
+    hooks an import runs as the creation of its tracks)."""
 
-    def __init__(self, store: TrackStore) -> None:
+    def __init__(self, store: TrackStore, hooks: Hooks | None = None) -> None:
+        from ..hooks import Hooks
+
         self.store = store
         self.tree = store.tree
+        self.hooks = hooks or Hooks(store)
 
     def export_bundle(
         self,
@@ -103,15 +108,20 @@ class Bundles:
         checked against the manifest before anything is written (a BundleRefused names
         the first that is wrong); an id already in use gets a new one (``renamed``: old
         -> new), and a track that was active comes in paused (``paused``). ``limit``: the
-        most bytes (uncompressed) a bundle may hold."""
+        most bytes (uncompressed) a bundle may hold. Each track is created here, so the
+        ``pre-create`` hooks may refuse the import (nothing lands) and the
+        ``post-create`` hooks run for each once all are on disk."""
+        from .import_hooks import create_details, run_post_hooks
         from .landing import land
         from .reading import read_bundle
 
         path = Path(bundle).expanduser()
         read = read_bundle(path, limit=limit, progress=progress)
         _check_track_files(read, str(path))
+        hooks = self.hooks.before_each("create", create_details(read, str(path)))
         with self.tree.transaction() as txn:
             done = land(self.store, txn, read)
+        run_post_hooks(self.store, hooks, done["tracks"])
         return {
             "file": str(path),
             **done,

@@ -2,8 +2,9 @@
 
 - **track.json**, field by field (``threeway``): ``history`` is the union of both sides'
   events in time order; ``steps`` merge step by step (by ``step_id``); ``updated_at`` and
-  every other ``*_at`` stamp take the later time; anything else both sides changed to
-  different values is a conflict. Progress is recomputed when both sides changed steps.
+  every other ``*_at`` stamp take the later time, and ``metrics`` (durations computed at
+  each write) the later side's; anything else both sides changed to different values is
+  a conflict. Progress is recomputed when both sides changed steps.
 - **decisions.json / assumptions.json**, item by item (by ``id``), in time order; an item
   each side added under the same id (both wrote ``decision-4``) is kept twice, theirs
   under the next free number.
@@ -170,12 +171,31 @@ def merge_track(base: Any, ours: dict, theirs: dict, prefer: str = "ours") -> tu
 
     merge.rules["steps"] = steps
     merge.rules["progress"] = progress
+    merge.rules["metrics"] = _metrics_rule(ours, theirs)
     doc = merge.dict(base, ours, theirs)
     if steps_both and isinstance(doc.get("steps"), list):
         from ..tracks import recompute_progress  # datetime: only when steps merged
 
         recompute_progress(doc)
     return doc, merge
+
+
+def _metrics_rule(ours: dict, theirs: dict) -> Any:
+    """``metrics`` hold durations computed when the track was written (up to that
+    moment), so two sides that both wrote the track (both paused it) differ there
+    without disagreeing: the side written later (``updated_at``; then the figures
+    themselves, so both clones merge alike) gives them."""
+
+    def rule(b: Any, o: Any, t: Any, path: str) -> Any:
+        if o == t or t == b:
+            return o
+        if o == b:
+            return t
+        mine = (str(ours.get("updated_at") or ""), repr(o))
+        other = (str(theirs.get("updated_at") or ""), repr(t))
+        return o if mine >= other else t
+
+    return rule
 
 
 def _step_order(step: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from ..hierarchy import family_progress, tree_order
 from ..lifecycle import transition_verbs
 from ..vocab import Priority, TrackStatus, TrackType
 from . import watch
+from .assumption_views import attention_text, entry_attention_html, mark_attention
 from .controls import (
     ConfirmBar,
     MessageLine,
@@ -33,6 +34,7 @@ from .controls import (
 )
 from .display import badge, escape, html_rows, progress_bar
 from .live import AfterAction, LiveWidget
+from .next_line import NEXT_CLASS, next_html, next_text, read_next
 from .waiting import mark_waiting, waiting_html, waiting_text
 
 __all__ = ["Board", "BoardRow", "NewTrackForm"]
@@ -161,7 +163,8 @@ class BoardRow(widgets.HBox):
                 f"{'&#8627; ' if depth else ''}{badge(status)} <b>{escape(entry.get('name'))}</b>"
                 f"<br><span style='font-size:0.8em;color:#6b7280'>{escape(entry['track_id'])} "
                 f"&middot; {escape(entry.get('type'))} "
-                f"&middot; {escape(entry.get('priority'))}{under}</span>{waiting_html(entry)}</div>"
+                f"&middot; {escape(entry.get('priority'))}{under}</span>{waiting_html(entry)}"
+                f"{entry_attention_html(entry)}</div>"
             )
             self.bar.value = percent
             self.bar.bar_style = "success" if status == "completed" else ""
@@ -228,6 +231,7 @@ class Board(LiveWidget, widgets.VBox):
         self.entries: list[dict[str, Any]] = []
         self.matching: list[dict[str, Any]] = []
         self.depths: dict[str, int] = {}  # sub-tracks: how far under their parent
+        self.proposed: dict[str, Any] | None = None  # what `next` says, read with the registry
         self.panel = None
 
         self.status_filter = _filter(
@@ -249,6 +253,8 @@ class Board(LiveWidget, widgets.VBox):
         self.refresh_button.add_class("conductor-refresh")
         self.summary = widgets.HTML()
         self.summary.add_class("conductor-board-summary")
+        self.next_up = widgets.HTML()  # "Next: NAME (why)", at the top
+        self.next_up.add_class(NEXT_CLASS)
         self.confirm = ConfirmBar()
         self.message = MessageLine()
         self.rows = [BoardRow(self._clicked, self.open_track) for _ in range(page_size)]
@@ -280,6 +286,7 @@ class Board(LiveWidget, widgets.VBox):
         pager = widgets.HBox([self.previous, self.page_label, self.next])
         super().__init__(
             [
+                self.next_up,
                 toolbar,
                 adding,
                 self.summary,
@@ -303,10 +310,13 @@ class Board(LiveWidget, widgets.VBox):
         with self._lock:
             try:
                 self.entries = mark_waiting(self.engine, self.engine.list())
+                self.entries = mark_attention(self.engine, self.entries)  # a check failed
             except Exception as err:  # a damaged registry shows in the board, not as a crash
                 self.message.reading_failed(err)
                 return
             self.message.reading_worked()
+            self.proposed = read_next(self.engine)
+            self.next_up.value = next_html(self.proposed)
             self._render()
 
     @property
@@ -465,6 +475,8 @@ class Board(LiveWidget, widgets.VBox):
 
     def __repr__(self) -> str:
         lines = [self._summary_text()]
+        if self.proposed is not None:
+            lines.append(next_text(self.proposed))
         family = family_progress(self._by_id())  # a parent's bar is its family's progress
         for entry in self.visible:
             verbs = " ".join(transition_verbs(str(entry.get("status"))))
@@ -474,6 +486,7 @@ class Board(LiveWidget, widgets.VBox):
             lines.append(
                 f"{marker} {indent}{entry['track_id']}  {entry.get('name')}  "
                 f"[{entry.get('status')}] {percent}%  ({verbs}){waiting_text(entry)}"
+                f"{attention_text(entry)}"
             )
         return "\n".join(lines)
 
@@ -503,6 +516,7 @@ class Board(LiveWidget, widgets.VBox):
         ]
         return (
             f"<div class='conductor-board-fallback'><b>{escape(self._summary_text())}</b>"
+            + next_html(self.proposed)
             + html_rows(["status", "name", "id", "progress"], rows)
             + "</div>"
         )

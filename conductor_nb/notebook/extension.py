@@ -15,8 +15,10 @@ def load(shell) -> None:
         return
     magics = TrackMagics(shell)
     shell.register_magics(magics)
-    completion.install(shell, lambda: magics.engine().list())
+    completion.install(shell, lambda: magics.engine().list(), magics.engine)
     magics.recorder.register(shell)  # cells run while a track is active are recorded
+    magics.switch_guard.register(shell)  # when this kernel's cells last ran
+    magics.kernel_recovery.register(shell)  # notices of tracks left by dead kernels
     _loaded[id(shell)] = magics
     magics.announce_interrupted()
 
@@ -33,4 +35,6 @@ def unload(shell) -> None:
     shell.magics_manager.registry.pop(type(magics).__name__, None)
     completion.uninstall(shell)
     magics.recorder.unregister()
+    magics.switch_guard.unregister()
+    magics.kernel_recovery.unregister()
     magics.close()

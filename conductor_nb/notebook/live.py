@@ -18,6 +18,7 @@ from typing import Any
 
 from ..engine import Engine
 from ..errors import ActiveTrackExists
+from ..switch_report import SwitchReport
 from . import watch
 from .controls import CONFIRMED_VERBS, close_tree, run_action
 
@@ -94,8 +95,12 @@ class LiveWidget:
         """Pause the active track (with a checkpoint) and activate ``track_id``."""
 
         def switch() -> str:
-            track = self.engine.switch(track_id, reason=reason)
-            return f"switched to {track['name']}"
+            # The kernel's guarded switch when the magic made this widget (switch_guard).
+            guarded = getattr(self._after_action, "guarded_switch", None)
+            if guarded is not None:
+                return guarded(track_id, reason)
+            report = SwitchReport(self.engine)  # names the checkpoint it takes
+            return report.describe(self.engine.switch(track_id, reason=reason), by_name=True)
 
         return self._act("switch", switch)
 

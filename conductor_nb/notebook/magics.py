@@ -28,8 +28,11 @@ from ..render import compact
 from ..store.paths import locate_root
 from ..tracking import TrackedRun
 from . import watch
+from .check_eval import kernel_evaluator
 from .display import Result, TrackView
+from .kernel_recovery import KernelRecovery, kernel_details
 from .recorder import CellRecorder
+from .switch_guard import SwitchGuard
 
 __all__ = ["CONVERTERS", "TrackMagics"]
 
@@ -57,6 +60,7 @@ _COLUMNS = {
     K.PROBLEMS: ["kind", "track_id", "message", "fix"],
     K.DAMAGE: ["checkpoint", "path", "problem"],
     K.INTERRUPTED: ["type", "id", "track_id", "reason", "age_minutes"],
+    K.CHECKS: ["id", "statement", "check", "result", "expected", "found", "status"],
     K.TEMPLATES: ["name", "origin", "type", "steps", "description", "problem", "file"],
 }
 # Commands after which this kernel is the one working in the active track.
@@ -102,6 +106,8 @@ class TrackMagics(Magics):
         self._engines: dict[str, Engine] = {}
         self._keepers: dict[str, LeaseKeeper] = {}
         self.recorder = CellRecorder(self)  # registered with the shell's events at load
+        self.switch_guard = SwitchGuard(self)  # %track switch and the widgets' switch
+        self.kernel_recovery = KernelRecovery(self)  # tracks left active by a dead kernel
         self.cell_run: TrackedRun | None = None  # the run of the running %%track run cell
         watch.configure(interval=self.refresh_interval, max_live=self.live_views)
 
@@ -160,6 +166,8 @@ class TrackMagics(Magics):
         if engine is None:
             engine = Engine(found)
             engine.actor = f"{engine.actor} (notebook)"
+            if self.shell is not None:  # expression checks run in the user's namespace
+                engine.assumption_checks.evaluate = kernel_evaluator(self.shell)
             self._engines[key] = engine
         engine.store.found = found  # how it was found this time (`%track root`)
         return engine
@@ -185,7 +193,10 @@ class TrackMagics(Magics):
             engine = self.engine(ns.root)
             ns.progress = self._progress_bars()
             ns.recorder = self.recorder  # `%track cells --off`: this notebook's recording
-            outcome = commands.execute(engine, ns)
+            if ns.command == "switch":  # refused while this kernel's run is running
+                outcome = self.switch_guard.execute(engine, ns)
+            else:
+                outcome = commands.execute(engine, ns)
         except HelpRequested as help_:
             print(help_.text, end="")
             return None
@@ -246,6 +257,11 @@ class TrackMagics(Magics):
         def after(verb: str) -> None:
             self._keep_leases(engine, took_over=verb in _ACTIVATING)
 
+        def guarded_switch(track_id: str, reason: str | None) -> str:
+            return self.switch_guard.switch(engine, track_id, reason)
+
+        # The widgets' switch buttons switch as %track switch does (live.LiveWidget.switch).
+        after.guarded_switch = guarded_switch  # type: ignore[attr-defined]
         return after
 
     def view(self, engine: Engine, ref: str | None) -> TrackView:
@@ -269,7 +285,10 @@ class TrackMagics(Magics):
             if track_id != active_id:
                 self._keepers.pop(track_id).release()
         if took_over and active_id and active_id not in self._keepers:
-            self._keepers[active_id] = LeaseKeeper(engine.leases, active_id)
+            holder, details = kernel_details(self.shell)  # a kernel names itself and its notebook
+            self._keepers[active_id] = LeaseKeeper(
+                engine.leases, active_id, holder=holder, details=details
+            )
 
     def close(self) -> None:
         """Stop the heartbeats, give back the leases and stop live widgets' polling (on
@@ -292,6 +311,7 @@ class TrackMagics(Magics):
         except ConductorError as err:
             print(f"conductor: {err}")
             return
+        found = self.kernel_recovery.take_dead_kernels(found)  # their own notice and widget
         if found:
             first = found[0]
             command = (

@@ -21,14 +21,17 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..assumption_checks import checks_summary
 from ..engine import Engine
 from ..errors import InvalidInput
 from ..lifecycle import transition_verbs
 from ..provenance import CELLS_FILE, ROTATED_FILE, notebook_summary, read_cells
 from ..run_records import METRICS_FILE, latest_metrics, read_metrics
+from ..store.paths import project_dir
 from ..tracks import parse_time, reconstruct_history
 from ..vocab import DONE_STEP_STATUSES, FINISHED_STATUSES, AssumptionStatus
 from . import watch
+from .assumption_views import attention_html, check_cell, checks_html
 from .controls import (
     ConfirmBar,
     MessageLine,
@@ -36,8 +39,10 @@ from .controls import (
     close_tree,
     set_buttons,
 )
+from .dependency_view import dependency_html, read_dependencies
 from .display import TrackView, badge, escape
 from .family import family_html
+from .forecast_view import forecast_html, load_forecast
 from .live import AfterAction, LiveWidget
 
 __all__ = ["StepRow", "TrackPanel", "when"]
@@ -175,7 +180,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
         super().__init__(
             [
                 self.header,
-                widgets.HBox([*self.buttons, self.refresh_button]),
+                widgets.HBox([*self.buttons, self.refresh_button, self.attention]),
                 widgets.HBox([self.progress, self.progress_label]),
                 self.confirm,
                 self.message,
@@ -215,6 +220,7 @@ class TrackPanel(LiveWidget, widgets.VBox):
 
     def _assumptions_tab(self) -> widgets.Widget:
         self.assumptions_table = widgets.HTML()
+        self.attention = widgets.HTML()  # by the buttons: "needs attention" (a check failed)
         self.assumption_statement = widgets.Text(placeholder="assumption")
         self.assume_button = widgets.Button(description="record assumption")
         self.assume_button.on_click(lambda _: self.assume())
@@ -226,6 +232,12 @@ class TrackPanel(LiveWidget, widgets.VBox):
         self.assumption_note = widgets.Text(placeholder="evidence (optional)")
         self.mark_button = widgets.Button(description="set", layout={"width": "auto"})
         self.mark_button.on_click(lambda _: self.mark_assumption())
+        self.check_button = widgets.Button(
+            description="check assumptions", icon="check", layout={"width": "auto"}
+        )
+        self.check_button.add_class("conductor-check-assumptions")
+        self.check_button.on_click(lambda _: self.check_assumptions())
+        self.check_results = widgets.HTML()  # what the latest run of checks found
         marking = [
             self.assumption_choice,
             self.assumption_status,
@@ -237,6 +249,8 @@ class TrackPanel(LiveWidget, widgets.VBox):
                 self.assumptions_table,
                 widgets.HBox([self.assumption_statement, self.assume_button]),
                 widgets.HBox(marking),
+                widgets.HBox([self.check_button]),
+                self.check_results,
             ]
         )
 
@@ -317,6 +331,8 @@ class TrackPanel(LiveWidget, widgets.VBox):
         if "track" in sections:
             self.track = engine.track(track_id)
             self.family = engine.family(track_id)  # its parent and sub-tracks
+            self.links = read_dependencies(engine, track_id)  # waits on, blocks, related
+            self.forecast = load_forecast(engine, track_id)  # registry: finished tracks too
         if "decisions" in sections:
             self.decisions = engine.decisions(track_id)
         if "assumptions" in sections:
@@ -374,7 +390,9 @@ class TrackPanel(LiveWidget, widgets.VBox):
             parts.append(f"<div><b>Success criteria</b><ul style='margin:2px 0'>{items}</ul></div>")
         if t.get("pause_reason"):
             parts.append(f"<div><b>Paused:</b> {escape(t['pause_reason'])}</div>")
+        parts.append(forecast_html(self.forecast))
         parts.append(family_html(self.family))
+        parts.append(dependency_html(self.links))
         self.header.value = "".join(parts)
         set_buttons(self.buttons, transition_verbs(str(t.get("status"))))
         percent = progress.get("percentage") or 0
@@ -491,18 +509,21 @@ class TrackPanel(LiveWidget, widgets.VBox):
         )
 
     def _show_assumptions(self) -> None:
+        project = project_dir(self.engine.root)  # where checks are approved
         rows = [
             [
                 escape(a.get("id")),
                 escape(a.get("statement")),
                 badge(a.get("status")),
                 escape(a.get("note")),
+                check_cell(a, project),
             ]
             for a in self.assumptions
         ]
         self.assumptions_table.value = _table(
-            ["id", "assumption", "status", "note"], rows, "no assumptions yet"
+            ["id", "assumption", "status", "note", "check"], rows, "no assumptions yet"
         )
+        self.attention.value = attention_html(self.assumptions)
         # Dropdown labels are shown as text by the browser (not HTML).
         chosen = self.assumption_choice.value
         self.assumption_choice.options = [
@@ -609,6 +630,17 @@ class TrackPanel(LiveWidget, widgets.VBox):
             return f"{item['id']} is now {item['status']}"
 
         return self._act("assume", mark)
+
+    def check_assumptions(self) -> bool:
+        """Run the track's assumption checks and record what they found (the "check
+        assumptions" button)."""
+
+        def check() -> str:
+            rows = self.engine.check_assumptions(self.track_id)
+            self.check_results.value = checks_html(rows)
+            return checks_summary(rows)
+
+        return self._act("assume", check)
 
     def create_checkpoint(self) -> bool:
         def create() -> str:

@@ -77,6 +77,7 @@ class ReadOnlyPanel(TrackPanel):
             self.assumption_status,
             self.assumption_note,
             self.mark_button,
+            self.check_button,  # records what the checks found
             self.checkpoint_reason,
             self.create_button,
             self.verify_button,

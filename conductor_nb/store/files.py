@@ -30,6 +30,7 @@ __all__ = [
     "remove_quietly",
     "require",
     "sha256_hex",
+    "sync_all",
 ]
 
 TMP_SUFFIX = ".conductor-tmp"
@@ -73,6 +74,13 @@ def fdatasync(fd: int) -> None:
     """``os.fdatasync`` (``fsync`` where there is none), unless inside ``deferred_sync``."""
     if not _deferring[0]:
         _fdatasync(fd)
+
+
+def sync_all() -> None:
+    """``os.sync``: every file system's pending changes made durable (Linux waits for
+    them), unless inside ``deferred_sync`` (which syncs at its end)."""
+    if not _deferring[0]:
+        os.sync()
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:

@@ -55,6 +55,10 @@ def test_tour_renders_widgets_and_a_click_reaches_the_disk(chromium, browser, la
         board = page.locator(".jp-OutputArea-output .conductor-board").first
         expect(board).to_be_visible(timeout=60_000)
         expect(board.locator(".conductor-board-summary")).to_contain_text("5 tracks")
+        # the top line: what `next` proposes (the ready track), and why
+        expect(board.locator(".conductor-next").first).to_contain_text(
+            "Next: Docs migration (P2, ready"
+        )
         panel = page.locator(".jp-OutputArea-output .conductor-panel").first
         expect(panel).to_be_visible(timeout=60_000)
         # Rendered as widgets: the HTML fallback is not what the page shows.
