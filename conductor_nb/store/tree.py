@@ -169,7 +169,7 @@ class Tree:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if commit_protocol() == "journal":
             self.wal.close_out()  # a log another process left: made durable, then gone
-        elif self.wal.recover():
+        elif self.wal.needs_recovery() and self.wal.recover():  # the cheap check first
             self.registry.invalidate()
 
     def read_journal(self) -> tuple[str | None, list[tuple[Path, bytes]], list[Path]] | None:

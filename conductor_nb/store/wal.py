@@ -205,8 +205,8 @@ class WriteAheadLog:
         log's header and last frame, cached by the log's stat signature)."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return False
+        except FileNotFoundError:  # no log; a base left alone is a removal cut short
+            return os.path.exists(self.base_path)
         try:
             st = os.fstat(fd)
             signature = (st.st_ino, st.st_size, st.st_mtime_ns)
