@@ -238,9 +238,7 @@ def _target(ns: argparse.Namespace, what: str) -> str:
 )
 def _create(engine, ns) -> Outcome:
     name = ns.name or ns.name_pos
-    if ns.estimate is not None:
-        return _create_estimated(engine, ns, name)
-    if ns.template or ns.parent or ns.variables:
+    if ns.template or ns.parent or ns.variables or ns.estimate is not None:
         return _create_from(engine, ns, name)
     if not name:
         raise UsageProblem("create needs a name: conductor create --name NAME")
@@ -1030,31 +1028,38 @@ def _report(engine, ns) -> Outcome:
 
 
 def _create_from(engine, ns, name: str | None) -> Outcome:
-    """``create --template NAME --var k=v --parent TRACK``: the template fills what the
-    options leave out, all in one change."""
+    """``create --template NAME --var k=v --parent TRACK --estimate D``: the template
+    fills what the options leave out, all in one change."""
     from .templates import parse_variables
 
     if ns.variables and not ns.template:
         raise UsageProblem("--var fills a template's variables: give --template NAME")
     if not name and not ns.template:
         raise UsageProblem("create needs a name: conductor create --name NAME")
-    track = engine.create_track(
-        name,
-        template=ns.template,
-        variables=parse_variables(ns.variables),
-        parent=ns.parent,
-        type=ns.type,
-        priority=ns.priority,
-        goal=ns.goal,
-        description=ns.description,
-        success_criteria=ns.criteria,
-        tags=ns.tags,
-    )
+    options = {
+        "template": ns.template,
+        "variables": parse_variables(ns.variables),
+        "parent": ns.parent,
+        "type": ns.type,
+        "priority": ns.priority,
+        "goal": ns.goal,
+        "description": ns.description,
+        "success_criteria": ns.criteria,
+        "tags": ns.tags,
+    }
+    if ns.estimate is None:
+        track = engine.create_track(name, **options)
+    else:
+        track = engine.create_estimated(name, estimate=ns.estimate, **options)
     made = f"created {track['track_id']} ({track['status']})"
     if ns.template:
         made += f" from the template {ns.template}, {len(track.get('steps', []))} steps"
     if track.get("parent_track"):
         made += f", a sub-track of {track['parent_track']}"
+    if ns.estimate is not None:
+        from .durations import format_duration
+
+        made += f", estimate {format_duration(track.get('estimated_duration_minutes'))}"
     return Outcome(K.TRACK, track, made)
 
 
@@ -1277,34 +1282,6 @@ def _update_estimate(engine, ns) -> Outcome:
     if ns.field is not None or ns.value is not None or ns.parent is not None:
         raise UsageProblem("update takes --estimate alone (not with --field, --value, --parent)")
     return _estimated(engine, engine.set_estimate(_ref(ns), ns.estimate))
-
-
-def _create_estimated(engine, ns, name: str | None) -> Outcome:
-    """``create --estimate D``: the track and its estimate in one change."""
-    from .templates import parse_variables
-
-    if ns.variables and not ns.template:
-        raise UsageProblem("--var fills a template's variables: give --template NAME")
-    if not name and not ns.template:
-        raise UsageProblem("create needs a name: conductor create --name NAME")
-    track = engine.create_estimated(
-        name,
-        estimate=ns.estimate,
-        template=ns.template,
-        variables=parse_variables(ns.variables),
-        parent=ns.parent,
-        type=ns.type,
-        priority=ns.priority,
-        goal=ns.goal,
-        description=ns.description,
-        success_criteria=ns.criteria,
-        tags=ns.tags,
-    )
-    from .durations import format_duration
-
-    estimate = format_duration(track.get("estimated_duration_minutes"))
-    made = f"created {track['track_id']} ({track['status']}), estimate {estimate}"
-    return Outcome(K.TRACK, track, made)
 
 
 def _step_add_estimated(engine, ns, name: str) -> Outcome:

@@ -16,3 +16,13 @@ def chromium():
     if executable is None:
         pytest.skip(INSTALL_HINT)
     return sync_api, executable
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """A headless Chromium for the tests of one module."""
+    sync_api, executable = chromium
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()

@@ -9,29 +9,18 @@ import json
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from conductor_nb.engine import Engine
 
-from .labserver import open_notebook, run_all, running_lab
+from .labserver import open_notebook, run_all, running_lab, write_notebook
 
 NOTEBOOK = "assumption-checks.ipynb"
-KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 CELLS = (
     "rows = 5",
     '%track assume "enough rows" --check-expr "rows > 3"',
     "panel = %track show\npanel.tabs.selected_index = 2  # the Assumptions tab\npanel",
 )
-
-
-@pytest.fixture
-def browser(chromium):
-    sync_api, executable = chromium
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -65,10 +54,7 @@ def test_a_failed_check_needs_attention_and_the_button_rechecks(
     }
     failed_at = assumptions(project)[0]["evidence"]["checked_at"]
     with running_lab(tmp_path / "lab", env) as lab:
-        notebook = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(c) for c in CELLS], metadata={"kernelspec": KERNEL}
-        )
-        nbformat.write(notebook, lab.root / NOTEBOOK)
+        write_notebook(lab.root / NOTEBOOK, CELLS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             open_notebook(page, lab, NOTEBOOK)

@@ -11,12 +11,11 @@ import signal
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from conductor_nb.engine import Engine
 
-from .labserver import open_notebook, run_all, running_lab
+from .labserver import open_notebook, run_all, running_lab, write_notebook
 
 FIRST = [
     '%track activate "Browser work"',
@@ -25,21 +24,6 @@ FIRST = [
     "%track show",
 ]
 SECOND = ['print("second notebook")']
-
-
-def write_notebook(path: Path, cells: list[str]) -> None:
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nbformat.write(notebook, path)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api, executable = chromium
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

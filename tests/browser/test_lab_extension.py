@@ -23,15 +23,6 @@ EVIL = '<img src=x onerror="window.__pwned=1">'
 PWNED = "() => window.__pwned === undefined"  # the name never ran as HTML
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api, executable = chromium
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def lab(tmp_path_factory, chromium):
     """JupyterLab over a new root where "Alpha" is active and the track named ``EVIL``

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from conductor_nb.engine import Engine
 
-from .labserver import open_notebook, run_all, running_lab
+from .labserver import open_notebook, run_all, running_lab, write_notebook
 
 CELLS = ['%track peek "Peeked work"']
 
@@ -29,9 +28,7 @@ def lab(tmp_path: Path, chromium):
     working = engine.create("Working now")["track_id"]
     engine.transition(working, "activate")
     with running_lab(tmp_path / "lab", {"CONDUCTOR_ROOT": str(root)}) as server:
-        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-        nbformat.write(notebook, server.root / "peek.ipynb")
+        write_notebook(server.root / "peek.ipynb", CELLS)
         server.engine, server.peeked, server.working = engine, peeked, working
         yield server
 
@@ -42,28 +39,25 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
-def test_peek_shows_a_read_only_panel_and_changes_nothing(chromium, lab) -> None:
-    sync_api, executable = chromium
-    expect = sync_api.expect
+def test_peek_shows_a_read_only_panel_and_changes_nothing(chromium, browser, lab) -> None:
+    expect = chromium[0].expect
     folder = lab.engine.tree.track_dir(lab.peeked)
     before = _files(folder)
     entry_before = lab.engine.entry(lab.peeked)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_notebook(page, lab, "peek.ipynb")
-            run_all(page)
-            panel = page.locator(".jp-OutputArea-output .conductor-peek").first
-            expect(panel).to_be_visible(timeout=60_000)
-            expect(panel).to_contain_text("peek: read-only")
-            expect(panel).to_contain_text("Peeked work")
-            for verb in ("resume", "complete", "cancel"):
-                expect(panel.get_by_role("button", name=verb, exact=True)).to_have_count(0)
-            panel.get_by_role("tab", name="Checkpoints").click()
-            expect(panel).to_contain_text("checkpoint-001", timeout=20_000)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        open_notebook(page, lab, "peek.ipynb")
+        run_all(page)
+        panel = page.locator(".jp-OutputArea-output .conductor-peek").first
+        expect(panel).to_be_visible(timeout=60_000)
+        expect(panel).to_contain_text("peek: read-only")
+        expect(panel).to_contain_text("Peeked work")
+        for verb in ("resume", "complete", "cancel"):
+            expect(panel.get_by_role("button", name=verb, exact=True)).to_have_count(0)
+        panel.get_by_role("tab", name="Checkpoints").click()
+        expect(panel).to_contain_text("checkpoint-001", timeout=20_000)
+    finally:
+        page.close()
     assert _files(folder) == before
     assert lab.engine.entry(lab.peeked) == entry_before
     assert lab.engine.get_active()["track_id"] == lab.working

@@ -19,15 +19,6 @@ from .labserver import open_notebook, run_all, running_lab
 TOUR = Path(__file__).resolve().parents[2] / "notebooks" / "05-widgets-tour.ipynb"
 
 
-@pytest.fixture(scope="module")
-def browser(chromium):
-    sync_api, executable = chromium
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
 def lab(request, tmp_path_factory, chromium):
     """JupyterLab 4, then Notebook 7: the widgets must render in both. (``chromium``
