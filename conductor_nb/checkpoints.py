@@ -32,6 +32,7 @@ from .errors import CorruptFile, InvalidInput, PathOutsideRoot
 from .progress import counted
 from .store import files
 from .store.paths import inside
+from .store.tree import commit_protocol
 from .tracks import registry_entry
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
@@ -461,6 +462,12 @@ def _drop_unused_blobs(
     return blobs
 
 
+# A blob up to this size is written with the checkpoint's commit (under the write-ahead
+# log: in its record, durable with its one sync); a larger one is written and synced
+# first, so a checkpoint of big artifacts does not fill the log.
+LOGGED_BLOB_BYTES = 64 * 1024
+
+
 class _BlobWriter:
     """Stores the blobs of one checkpoint, reusing what the stat cache and the blob index
     already know, and writes both back with the checkpoint's transaction."""
@@ -487,18 +494,25 @@ class _BlobWriter:
         for relative, path in counted(progress, "checkpoint files", snapshot, len(snapshot)):
             data, sha, size = self._content(relative, path)
             blob = blob_path(self.folder, sha)
-            if not blob.exists():
-                new_bytes += self._write_blob(blob, sha, path if data is None else data)
+            pending = self.txn.pending(blob)
+            if pending is not None:  # a second file with the same content
+                stored_size = len(pending)
+            elif not blob.exists():
+                stored_size = self._write_blob(blob, sha, path if data is None else data)
+                new_bytes += stored_size
             elif sha not in self.index:  # an index lost or older than the blob: hash the blob
                 self.index[sha] = files.sha256_hex(blob.read_bytes())
                 self.unsynced.add(blob.parent)
+                stored_size = blob.stat().st_size
+            else:
+                stored_size = blob.stat().st_size
             entries.append(
                 {
                     "path": relative,
                     "sha256": sha,
                     "size": size,
                     "blob_sha256": self.index[sha],
-                    "stored_size": blob.stat().st_size,
+                    "stored_size": stored_size,
                 }
             )
         if self.unsynced:  # new blob folders must survive a power cut too: sync their parents
@@ -533,9 +547,12 @@ class _BlobWriter:
         data = content.read_bytes() if not isinstance(content, bytes) else content
         self.compressor = self.compressor or compressor()
         packed = self.compressor.compress(data)
+        self.index[sha] = files.sha256_hex(packed)
+        if len(packed) <= LOGGED_BLOB_BYTES and commit_protocol() == "wal":
+            self.txn.write(blob, packed)  # made durable by the commit's one log sync
+            return len(packed)
         blob.parent.mkdir(parents=True, exist_ok=True)
         files.atomic_write(blob, packed, tmp_dir=self.tree.tmp_dir, sync_dir=False)
-        self.index[sha] = files.sha256_hex(packed)
         self.unsynced.add(blob.parent)
         self.tree.lock.refresh()
         return len(packed)

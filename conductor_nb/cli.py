@@ -6,7 +6,6 @@ never a traceback.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from collections.abc import Sequence
 from .commands import HelpRequested, Outcome, UsageProblem, execute, parse
 from .errors import ConductorError
 from .progress import terminal_bars
+from .store.jsontext import dumps_indented
 
 __all__ = ["main"]
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print(outcome: Outcome, *, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(outcome.data, indent=2, ensure_ascii=False))
+        print(dumps_indented(outcome.data))
         return
     from .render import render
 

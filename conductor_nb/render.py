@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from .errors import track_label
 from .lifecycle import transition_verbs
 from .outcome import MESSAGE_KINDS, Outcome, OutcomeKind
+from .store.jsontext import dumps_indented
 
 K = OutcomeKind
 
@@ -367,7 +368,7 @@ def _message_or_json(outcome: Outcome) -> str:
 
 
 def _json(outcome: Outcome) -> str:
-    return json.dumps(outcome.data, indent=2, ensure_ascii=False)
+    return dumps_indented(outcome.data)
 
 
 def _cells(outcome: Outcome) -> str:

@@ -14,6 +14,7 @@ from conductor_nb import lifecycle
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
 from conductor_nb.store import files
+from conductor_nb.store.wal import WriteAheadLog
 from conductor_nb.tracks import iso
 from conductor_nb.trackstore import TrackStore
 from conductor_nb.vocab import TrackStatus as S
@@ -370,24 +371,31 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def test_switch_commit_failing_at_any_write_is_all_or_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whichever file write of a switch's commit fails, after the next lock (which replays
-    or drops the journal) a fresh engine sees both tracks exactly as before or both fully
+    """Whichever file write of a switch's commit fails (a file replaced, or a record
+    appended to the write-ahead log), after the next lock (which replays or drops what
+    the commit left) a fresh engine sees both tracks exactly as before or both fully
     switched, never one of each, and validate() finds nothing."""
     engine, source, target = _switch_setup(tmp_path / "reference")
     before = _snapshot(engine.root)
-    real_write = files.atomic_write
-    calls: list[Path] = []
+    real_write, real_append = files.atomic_write, WriteAheadLog._append
+    calls: list[str] = []
 
     def counting_write(path, content, **kwargs):
-        calls.append(path)
+        calls.append(path.name)
         return real_write(path, content, **kwargs)
 
+    def counting_append(log, frame, **kwargs):
+        calls.append(f"{log.path.name} ({'sync' if kwargs['sync'] else 'no sync'})")
+        return real_append(log, frame, **kwargs)
+
     monkeypatch.setattr(files, "atomic_write", counting_write)
+    monkeypatch.setattr(WriteAheadLog, "_append", counting_append)
     engine.switch(target)
     monkeypatch.setattr(files, "atomic_write", real_write)
+    monkeypatch.setattr(WriteAheadLog, "_append", real_append)
     switched = _snapshot(engine.root)
     assert switched != before
-    assert len(calls) >= 4  # journal, registry, two track.json files (and checkpoints)
+    assert len(calls) >= 4  # the commit record or journal, registry, two track.json files
 
     outcomes = set()
     for n in range(1, len(calls) + 1):
@@ -396,16 +404,21 @@ def test_switch_commit_failing_at_any_write_is_all_or_nothing(
         assert _snapshot(root) == before
         count = {"n": 0}
 
-        def failing_write(path, content, _n=n, _count=count, **kwargs):
-            _count["n"] += 1
-            if _count["n"] == _n:
-                raise OSError(28, "No space left on device")
-            return real_write(path, content, **kwargs)
+        def failing(real, _n=n, _count=count):
+            def call(*args, **kwargs):
+                _count["n"] += 1
+                if _count["n"] == _n:
+                    raise OSError(28, "No space left on device")
+                return real(*args, **kwargs)
 
-        monkeypatch.setattr(files, "atomic_write", failing_write)
+            return call
+
+        monkeypatch.setattr(files, "atomic_write", failing(real_write))
+        monkeypatch.setattr(WriteAheadLog, "_append", failing(real_append))
         with pytest.raises(OSError, match="No space left"):
             engine.switch(target)
         monkeypatch.setattr(files, "atomic_write", real_write)
+        monkeypatch.setattr(WriteAheadLog, "_append", real_append)
 
         fresh = Engine(root, actor=ACTOR)
         fresh.tree.registry.invalidate()
@@ -419,7 +432,7 @@ def test_switch_commit_failing_at_any_write_is_all_or_nothing(
             assert statuses == ("active", "ready"), n
             outcomes.add("before")
         else:
-            assert after == switched, f"write {n} ({calls[n - 1].name}) left a mixed tree"
+            assert after == switched, f"write {n} ({calls[n - 1]}) left a mixed tree"
             assert statuses == ("paused", "active"), n
             checkpoint = fresh.track(source)["last_checkpoint"]
             assert fresh.verify_checkpoint(source, checkpoint) == [], n

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import CorruptFile
+from .jsontext import dumps_indented
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ _counter = itertools.count()
 
 def dumps(data: Any) -> str:
     """JSON as the original tool writes it: two-space indent, no final newline."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return dumps_indented(data)
 
 
 _deferring = [0]  # > 0: inside ``deferred_sync`` (syncs are skipped, one at the end)

@@ -352,19 +352,19 @@ class WriteAheadLog:
         """Make ``record`` durable (the commit point), then apply it."""
         if not self.path.exists():
             self._start()
+        # The paths are this process's own transaction's, checked when they were made
+        # (a replay, of bytes read back from disk, checks them again with ``inside``).
         for relative in record.touched:  # what each file was: a replay's guard
-            record.before[relative] = _fingerprint(inside(self.base_dir, relative))
+            record.before[relative] = _fingerprint(self.base_dir / relative)
         if record.registry is not None:  # a rebuild or a repair: maybe over a file made by hand
             record.before[REGISTRY_NAME] = _fingerprint(self.registry_path)
         at = self._append(_frame(_RECORD, record.encode()), sync=True)
         if registry_text is not None:
             self._replace(self.registry_path, registry_text)
         for relative, data in record.writes.items():
-            path = inside(self.base_dir, relative)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._replace(path, data)
+            self._replace(self.base_dir / relative, data)
         for relative in record.deletes:
-            files.remove_quietly(inside(self.base_dir, relative))
+            files.remove_quietly(self.base_dir / relative)
         end = self._append(_frame(_APPLIED, _OFFSET.pack(at)), sync=False)
         if end > CHECKPOINT_BYTES:
             self.checkpoint()
@@ -384,7 +384,11 @@ class WriteAheadLog:
             os.close(fd)
 
     def _replace(self, path: Path, data: bytes) -> None:
-        files.atomic_write(path, data, tmp_dir=self.tmp_dir, sync=False)
+        try:
+            files.atomic_write(path, data, tmp_dir=self.tmp_dir, sync=False)
+        except FileNotFoundError:  # a new folder (a track's, a checkpoint's): make it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.atomic_write(path, data, tmp_dir=self.tmp_dir, sync=False)
 
     # -- log checkpoints ---------------------------------------------------------------
 

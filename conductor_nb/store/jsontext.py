@@ -1,0 +1,110 @@
+"""JSON text in the original tool's layout, ``json.dumps(value, indent=2)``, made fast.
+
+With an indent the standard library encodes in pure Python through nested generators
+(its C encoder is used only without one); this joiner writes the same text about three
+times faster, which is most of the cost of writing a track.json or a registry entry. It
+knows the types JSON files hold (dicts with string keys, lists, tuples, strings,
+numbers, booleans, None, and their subclasses such as a ``StrEnum``); anything else,
+or a structure too deep to recurse into, is handed to ``json.dumps`` whole, so the
+text and the errors are always exactly the standard library's (a property test holds
+it to that).
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring, encode_basestring_ascii
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = ["dumps_indented"]
+
+
+class _Unusual(Exception):
+    """A value this joiner leaves to ``json.dumps``."""
+
+
+def dumps_indented(value: Any, *, ensure_ascii: bool = False) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=ensure_ascii)``."""
+    pieces: list[str] = []
+    quote = encode_basestring_ascii if ensure_ascii else encode_basestring
+    try:
+        _encode(value, "\n", pieces, quote)
+    except (_Unusual, RecursionError):
+        return json.dumps(value, indent=2, ensure_ascii=ensure_ascii)
+    return "".join(pieces)
+
+
+def _encode(value: Any, newline: str, out: list[str], quote: Callable[[str], str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(quote(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual  # json.dumps converts numbers, booleans and None keys
+            out.append(separator + quote(key) + ": ")
+            item_kind = type(item)
+            if item_kind is str:  # most members: no call
+                out.append(quote(item))
+            elif item_kind is int:
+                out.append(int.__repr__(item))
+            else:
+                _encode(item, inner, out, quote)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _encode(item, inner, out, quote)
+            separator = "," + inner
+        out.append(newline + "]")
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float:
+        out.append(_float(value))
+    else:
+        _encode_subclass(value, newline, out, quote)
+
+
+def _encode_subclass(value: Any, newline: str, out: list[str], quote: Callable[[str], str]):
+    """A subclass of a JSON type, written as ``json`` writes it (by the base type's rules)."""
+    if isinstance(value, str):
+        out.append(quote(value))
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, (dict, list, tuple)):
+        raise _Unusual  # a mapping or sequence subclass may iterate its own way
+    else:
+        raise _Unusual  # not JSON: json.dumps raises its TypeError
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == float("inf"):
+        return "Infinity"
+    if value == -float("inf"):
+        return "-Infinity"
+    return float.__repr__(value)

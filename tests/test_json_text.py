@@ -1,0 +1,91 @@
+"""The fast writer of the original tool's JSON layout is ``json.dumps(indent=2)``, byte
+for byte and error for error, on any value (it is what every track file and registry
+entry is written with)."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections import OrderedDict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conductor_nb.store.jsontext import dumps_indented
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.sampled_from([Colour.RED, Level.HIGH, "\u2028", 'é\x00\x1f"\\/']),
+)
+KEYS = st.one_of(st.text(), st.sampled_from(["", "track_id", "ü名"]))
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(KEYS, inner, max_size=4),
+    ),
+    max_leaves=30,
+)
+
+
+def _same_text(value: object, **options: bool) -> None:
+    expected = json.dumps(value, indent=2, **options)
+    assert dumps_indented(value, **options) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(VALUES)
+def test_any_json_value_is_written_as_json_dumps_writes_it(value: object) -> None:
+    _same_text(value, ensure_ascii=False)
+    _same_text(value, ensure_ascii=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "int key", None: "none key", False: "bool key", 2.5: "float key"},
+        OrderedDict([("b", 1), ("a", [math.nan, -math.inf])]),
+        {"deep": [[[[{"x": {}}]]]], "empty": [], "also": {}},
+    ],
+)
+def test_keys_and_containers_json_converts_come_out_the_same(value: object) -> None:
+    _same_text(value, ensure_ascii=False)
+
+
+def test_a_value_json_cannot_write_fails_the_same_way() -> None:
+    for value in ({"when": object()}, [{1, 2}], {("a", "b"): 1}):
+        with pytest.raises(TypeError) as ours:
+            dumps_indented(value)
+        with pytest.raises(TypeError) as theirs:
+            json.dumps(value, indent=2)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_a_circular_value_fails_as_json_dumps_fails() -> None:
+    loop: list[object] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        dumps_indented(loop)
+
+
+def test_a_very_deep_value_is_still_written() -> None:
+    deep: object = "leaf"
+    for _ in range(600):
+        deep = [deep]
+    assert dumps_indented(deep) == json.dumps(deep, indent=2)
