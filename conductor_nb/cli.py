@@ -49,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    _print(outcome, as_json=ns.json)
+    try:
+        _print(outcome, as_json=ns.json)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `conductor list | head`: the reader has what it wanted
+        # Python would report the flush at exit as an error: point stdout at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.exit_code
 
 

@@ -47,7 +47,11 @@ _DONE = frozenset({TrackStatus.COMPLETED, TrackStatus.ARCHIVED})
 
 def parent_of(tracks: Entries, track_id: str) -> str | None:
     """The parent's id, if the entry names one that exists (else it is top-level)."""
-    parent = (tracks.get(track_id) or {}).get(PARENT_FIELD)
+    known = getattr(tracks, "parents", None)  # a registry read with its index: no decoding
+    if known is not None:
+        parent = known.get(track_id)
+    else:
+        parent = (tracks.get(track_id) or {}).get(PARENT_FIELD)
     if isinstance(parent, str) and parent in tracks and parent != track_id:
         return parent
     return None

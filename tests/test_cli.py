@@ -200,3 +200,14 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "switch" in capsys.readouterr().out
     assert main(["create", "--help"]) == 0
     assert "--priority" in capsys.readouterr().out
+
+
+def test_output_cut_short_by_its_reader_is_no_error(root: Path) -> None:
+    """`conductor list | head -1`: the reader goes away; no traceback, exit as usual."""
+    assert main(["--root", str(root), "create", "--name", "Piped", "--goal", "g"]) == 0
+    command = [sys.executable, "-m", "conductor_nb.cli", "--root", str(root), "list"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as done:
+        done.stdout.close()  # before it writes a line
+        errors = done.stderr.read().decode()
+        assert done.wait(timeout=60) == 0
+    assert errors == ""

@@ -157,12 +157,14 @@ def pristine(tmp_path_factory) -> tuple[Path, dict[str, Path], bytes]:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    """Every regular file of a tree but backups/, lock files and the write-ahead log
-    (each commit appends to it), by relative path."""
+    """Every regular file of a tree but backups/, lock files, the write-ahead log (each
+    commit appends to it) and the registry's index (a cache of the registry: a rebuilt
+    registry has a new one), by relative path."""
     found = {}
     for path in root.rglob("*"):
         relative = path.relative_to(root).as_posix()
         internal = ".lock" in path.name or path.name.startswith(".conductor-wal")
+        internal = internal or relative == "tracks/.conductor-cache/registry-index"
         if path.is_file() and not relative.startswith("backups/") and not internal:
             found[relative] = path.read_bytes()
     return found

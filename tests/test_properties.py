@@ -24,6 +24,7 @@ from conductor_nb.errors import (
     InvalidTransition,
 )
 from conductor_nb.store.registry import RegistryDoc
+from conductor_nb.store.registry_index import IndexedTracks
 from conductor_nb.vocab import TrackStatus as S
 
 NAMES = st.text(
@@ -231,8 +232,13 @@ class TrackTree(RuleBasedStateMachine):
         seen = copy.deepcopy(self.engine.list())
         by_status = {s.value: [e["track_id"] for e in self.engine.list(status=s)] for s in S}
         assert self.engine.registry().encode() == text
+        # what a process leaves at exit: the next one reads ids, statuses, names and
+        # parents from it and decodes entries only as it reads them (the steps that follow
+        # write through that lazily decoded registry)
+        self.engine.tree.registry.write_index()
         fresh = Engine(self.root)
         fresh.tree.registry.invalidate()  # forget the cache both engines share
+        assert isinstance(fresh.registry().tracks, IndexedTracks)
         assert fresh.list() == seen
         assert {s.value: [e["track_id"] for e in fresh.list(status=s)] for s in S} == by_status
         for track_id, model in self.model.items():

@@ -26,10 +26,22 @@ from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
 from pathlib import Path
 
-from ..errors import CorruptFile, RegistryMissing
+from ..errors import CorruptFile, LockTimeout, RegistryMissing
 from ..vocab import TrackStatus
 from . import files
 from .jsontext import dumps_indented
+from .locking import lock_for
+from .registry_index import (
+    Index,
+    IndexedTracks,
+    entry_span,
+    index_at_exit,
+    index_path,
+    parent_text,
+    read_index,
+    text_of,
+    write_index,
+)
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
@@ -39,6 +51,7 @@ __all__ = ["REBUILD", "REGISTRY_NAME", "RegistryDoc", "RegistryFile", "parse", "
 
 REGISTRY_NAME = "track-registry.json"
 REBUILD = "conductor rebuild"
+TMP_FOLDER = ".conductor-tmp"  # the store's temp folder (see tree), emptied by recovery
 
 
 def _indent(text: str, spaces: str) -> str:
@@ -116,6 +129,10 @@ class RegistryDoc:
 
     def index(self, field: str) -> dict[str, dict[str, None]]:
         index = self._index.get(field)
+        if index is None and field == "status" and isinstance(self.tracks, IndexedTracks):
+            index = self._index[field] = {}  # known without decoding an entry
+            for track_id, status in self.tracks.statuses.items():
+                index.setdefault(status, {})[track_id] = None
         if index is None:
             index = self._index[field] = {}
             for track_id, entry in self.tracks.items():
@@ -127,6 +144,8 @@ class RegistryDoc:
         return len(self.index("status").get(status, ()))
 
     def ids_named(self, name: str) -> list[str]:
+        if isinstance(self.tracks, IndexedTracks):
+            return [track_id for track_id, known in self.tracks.names.items() if known == name]
         if self._names is None and self._name_scans < 2:  # one lookup (a CLI call): a scan
             self._name_scans += 1  # costs a third of building the index
             return [tid for tid, entry in self.tracks.items() if str(entry.get("name")) == name]
@@ -192,7 +211,7 @@ class RegistryDoc:
         for key, value in self.doc.items():
             pieces.append(b",\n  " if pieces else b"{\n  ")
             pieces.append(_dumps(key).encode() + b": ")
-            if key == "tracks" and isinstance(value, dict) and span is None:
+            if key == "tracks" and isinstance(value, dict | IndexedTracks) and span is None:
                 tracks = self._tracks_pieces()
                 start = sum(map(len, pieces))
                 span = (start, start + sum(map(len, tracks)))
@@ -202,6 +221,8 @@ class RegistryDoc:
         pieces.append(b"\n}" if pieces else b"{}")
         text = b"".join(pieces)
         self._source, self._source_count, self._source_span = text, len(self.tracks), span
+        if isinstance(self.tracks, IndexedTracks) and span is not None:
+            self.tracks.rebase(text, span)
         self._at = {} if span is None else {k: v + span[0] for k, v in self._written.items()}
         self._changed.clear()
         self._added.clear()
@@ -213,6 +234,8 @@ class RegistryDoc:
         spliced = self._splice()
         if spliced is not None:
             return spliced
+        if isinstance(self.tracks, IndexedTracks):
+            self.tracks.decode_all()  # every entry is encoded from the old text
         pieces: list[bytes | memoryview] = [b"{\n"]
         for track_id in self.tracks:
             pieces += (self._fragment(track_id), b",\n")
@@ -238,7 +261,7 @@ class RegistryDoc:
             return None
         found = []
         for track_id in self._changed:
-            at = _entry_span(source, track_id, start, end, self._at.get(track_id))
+            at = entry_span(source, track_id, start, end, self._at.get(track_id))
             if at is None:
                 return None
             found.append((at, track_id))
@@ -260,6 +283,26 @@ class RegistryDoc:
             length += 2 + len(fragment)
         pieces.append(b"\n  }")
         return pieces
+
+    def make_index(self, signature: tuple[int, ...]) -> Index | None:
+        """The index of the text last read or written (``signature``: its file's), when
+        that text is laid out for splicing."""
+        source, span = self._source, self._source_span
+        if source is None or self.pending_changes() is None or self._changed or self._added:
+            return None  # changed since: the text is not the file's
+        if span is None:
+            span = _tracks_span(source)
+            if span is None or source.count(b'\n    "', *span) != self._source_count:
+                return None
+        tracks = self.tracks
+        if isinstance(tracks, IndexedTracks):
+            statuses, names = list(tracks.statuses.values()), list(tracks.names.values())
+            parents = list(tracks.parents.values())
+        else:
+            statuses = [text_of(entry.get("status")) for entry in tracks.values()]
+            names = [str(entry.get("name")) for entry in tracks.values()]
+            parents = [parent_text(entry) for entry in tracks.values()]
+        return Index(signature, span, list(tracks), statuses, names, parents)
 
     def _fragment(self, track_id: str) -> bytes:
         entry = _indent(_encode(self.tracks[track_id]), "    ")
@@ -288,20 +331,20 @@ def _tracks_span(source: bytes) -> tuple[int, int] | None:
     return start, end + 4
 
 
-def _entry_span(
-    source: bytes, track_id: str, start: int, end: int, hint: int | None = None
-) -> tuple[int, int] | None:
-    """Where the member of ``track_id`` (key and value) is in the tracks object (``hint``:
-    where it was last written, checked before the whole object is searched)."""
-    key = b"\n    " + _dumps(track_id).encode() + b": "
-    if hint is not None and start < hint < end and source.startswith(key, hint - 1):
-        at = hint - 1
-    else:
-        at = source.find(key, start, end)
-    if at < 0:
+def from_index(raw: bytes, index: Index, path: Path) -> RegistryDoc | None:
+    """The registry of ``raw`` with its tracks known from ``index`` (see registry_index);
+    None when the index does not fit the text."""
+    start, end = index.span
+    if not 0 < start < end <= len(raw) or raw[start : start + 1] + raw[end - 1 : end] != b"{}":
         return None
-    following = source.find(b',\n    "', at, end)
-    return at + 1, following if following >= 0 else end - 4
+    doc = files.parse_json(raw[:start] + b"{}" + raw[end:], path, fix=REBUILD, shape=dict)
+    if doc.get("tracks") != {}:
+        return None
+    doc["tracks"] = IndexedTracks(raw, index, path)
+    registry = RegistryDoc(doc)
+    registry._source, registry._source_count = raw, len(index.ids)
+    registry._source_span = index.span
+    return registry
 
 
 def parse(raw: bytes, path: Path) -> RegistryDoc:
@@ -359,7 +402,10 @@ class RegistryFile:
                 while chunk := os.read(fd, 1 << 20):
                     chunks.append(chunk)
                 raw = b"".join(chunks)
-            doc = parse(raw, self.path)
+            index = read_index(index_path(self.tracks_dir), _signature(st))
+            doc = from_index(raw, index, self.path) if index is not None else None
+            if doc is None:
+                doc = parse(raw, self.path)
         except BaseException:
             os.close(fd)
             raise
@@ -372,6 +418,28 @@ class RegistryFile:
             self._forget()
             fd = os.open(self.path, os.O_RDONLY)
             self._fd, self._signature, self._doc = fd, _signature(os.fstat(fd)), doc
+        index_at_exit(self)  # the next process reads it without decoding it whole
+
+    def write_index(self) -> None:
+        """Index the registry this process last read or wrote, if it is still the file's
+        and the root's lock is free (never waited for: an index is a cache)."""
+        with self._guard:
+            doc, signature = self._doc, self._signature
+        if doc is None or signature is None or _signature(os.stat(self.path)) != signature:
+            return
+        index = doc.make_index(signature)
+        if index is None:
+            return
+        lock = lock_for(self.tracks_dir)
+        try:
+            lock.acquire(timeout=0)
+        except LockTimeout:
+            return
+        try:
+            if _signature(os.stat(self.path)) == signature:  # nobody wrote it meanwhile
+                write_index(index_path(self.tracks_dir), index, self.tracks_dir / TMP_FOLDER)
+        finally:
+            lock.release()
 
     def invalidate(self) -> None:
         with self._guard:

@@ -6,6 +6,7 @@ a track's name is shown as text, never as HTML."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import subprocess
@@ -77,24 +78,31 @@ def wait_for_disk(page, lab, track_id: str, status: str) -> None:
     wait_for(page, lambda: status_on_disk(lab, track_id) == status)
 
 
-def run_command(page, label: str) -> None:
-    """Run a command from the palette (Ctrl+Shift+C, its label, Enter), as a user does.
-    The palette closes when the page moves the focus (a panel being restored): then it
-    is opened again."""
+def run_command(page, label: str, ran) -> None:
+    """Run a command from the palette (Ctrl+Shift+C, its label, Enter), as a user does,
+    until ``ran()`` says it ran. The palette closes whenever the page moves the focus (a
+    panel being restored; on a busy machine that goes on for seconds, even between the
+    label showing and Enter): then it is opened again."""
+    timeout_error = importlib.import_module("playwright.sync_api").TimeoutError
     palette = page.locator(".lm-CommandPalette")
     field = palette.locator("input")
     chosen = palette.locator(".lm-CommandPalette-item.lm-mod-active .lm-CommandPalette-itemLabel")
-    for _ in range(5):
+    for _ in range(10):
         if not field.is_visible():
             page.keyboard.press("Control+Shift+c")
         if not eventually(page, field.is_visible):
             continue
-        field.fill(label)
-        if eventually(page, lambda: chosen.all_text_contents() == [label]):
-            field.press("Enter")
-            field.wait_for(state="hidden")
+        try:
+            field.fill(label, timeout=3_000)
+            if not eventually(page, lambda: chosen.all_text_contents() == [label]):
+                continue
+            field.press("Enter", timeout=3_000)
+        except timeout_error:  # the palette closed under the hand
+            continue
+        field.wait_for(state="hidden")
+        if eventually(page, ran, 100):
             return
-    raise AssertionError(f"the palette did not offer {label!r}")
+    raise AssertionError(f"the palette did not run {label!r}")
 
 
 @contextlib.contextmanager
@@ -188,21 +196,22 @@ def test_palette_commands_ask_where_the_board_asks(chromium, browser, lab, tmp_p
         item = page.locator(".conductor-nb-status")
         expect(item).to_contain_text("Alpha · active", timeout=90_000)
 
-        run_command(page, "Conductor: checkpoint")
+        run_command(page, "Conductor: checkpoint", page.locator(".jp-Dialog").is_visible)
         dialog = page.locator(".jp-Dialog")
         expect(dialog).to_contain_text("Checkpoint Alpha?")
         dialog.locator("input").fill("before lunch")
         dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
         wait_for(page, lambda: "before lunch" in [c["reason"] for c in engine.checkpoints(alpha)])
 
-        run_command(page, "Conductor: pause")
+        run_command(page, "Conductor: pause", lambda: status_on_disk(lab, alpha) == "paused")
         wait_for_disk(page, lab, alpha, "paused")
         expect(item).to_have_text("Conductor: no active track", timeout=30_000)
-        run_command(page, "Conductor: resume")  # the one paused track: no question
+        # the one paused track: no question
+        run_command(page, "Conductor: resume", lambda: status_on_disk(lab, alpha) == "active")
         wait_for_disk(page, lab, alpha, "active")
         expect(item).to_contain_text("Alpha · active", timeout=30_000)
 
-        run_command(page, "Conductor: switch track")
+        run_command(page, "Conductor: switch track", page.locator(".jp-Dialog").is_visible)
         dialog = page.locator(".jp-Dialog")
         dialog.locator("select").select_option(label=f"{EVIL} (ready)")
         dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
@@ -240,8 +249,8 @@ def test_the_sidebar_works_in_notebook_7(chromium, browser, notebook7, tmp_path:
     expect = chromium[0].expect
     with lab_page(browser, None, tmp_path / "notebook7-failed.png") as page:
         open_notebook(page, notebook7, "empty.ipynb")  # the page settled: its kernel is idle
-        run_command(page, "Conductor: show the board")
         sidebar = page.locator("#conductor-nb-sidebar")
+        run_command(page, "Conductor: show the board", sidebar.is_visible)
         expect(sidebar).to_be_visible()
         expect(sidebar.locator(".conductor-nb-active-name")).to_have_text("Delta")
         sidebar.locator(".conductor-nb-active").get_by_role("button", name="pause").click()

@@ -1,0 +1,277 @@
+"""The registry's index: what a command needs of 10,000 entries without decoding them.
+
+A process that read or wrote the registry leaves, when it exits, a small index of it in
+``tracks/.conductor-cache/registry-index``: the file's stat signature, where its tracks
+object lies, and each entry's id, status and name in order. The next process whose
+registry still has that signature (the same inode, size, mtime and ctime: nobody has
+written it since, for every writer replaces it by rename and a change in place moves
+its mtime) takes the ids, statuses and names from the index and decodes an entry only
+when it reads it: ``show`` of one track or a ``pause`` decode one entry, not 10,000.
+The text was written by this code, so it is known to be valid and laid out as the
+original tool lays it out (what splicing needs). A registry with any other signature
+(written by the original tool or by hand, replayed after a crash, damaged) is decoded
+whole, as before, and damage is reported as before.
+
+The index is a cache: nothing is lost without it, it is never synced, a damaged or
+foreign one (checked by its header and checksum before it is read) is ignored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import marshal
+import sys
+import zlib
+from collections.abc import Iterator, MutableMapping
+from json.encoder import encode_basestring
+from pathlib import Path
+
+from ..errors import ConductorError, CorruptFile
+from . import files
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = [
+    "INDEX_NAME",
+    "Index",
+    "IndexedTracks",
+    "entry_span",
+    "index_at_exit",
+    "index_path",
+    "member_key",
+    "parent_text",
+    "read_index",
+    "text_of",
+    "write_index",
+]
+
+INDEX_NAME = "registry-index"
+CACHE_FOLDER = ".conductor-cache"
+# marshal's format is the interpreter's: another version's index is not read
+_MAGIC = f"conductor registry index 2 py{sys.version_info[0]}.{sys.version_info[1]}\n".encode()
+_REBUILD = "conductor rebuild"
+
+
+class Index:
+    """What an index file holds."""
+
+    def __init__(self, signature, span, ids, statuses, names, parents) -> None:
+        self.signature: tuple[int, ...] = tuple(signature)
+        self.span: tuple[int, int] = (int(span[0]), int(span[1]))
+        self.ids: list[str] = ids
+        self.statuses: list[str] = statuses  # as text, the way the status index keys them
+        self.names: list[str] = names  # as text
+        self.parents: list[str | None] = parents  # parent_track when it is text
+
+
+def index_path(tracks_dir: Path) -> Path:
+    return tracks_dir / CACHE_FOLDER / INDEX_NAME
+
+
+def read_index(path: Path, signature: tuple[int, ...]) -> Index | None:
+    """The index of the registry with ``signature``; None when there is none for it."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    body = raw[len(_MAGIC) + 4 :]
+    if not raw.startswith(_MAGIC) or raw[len(_MAGIC) : len(_MAGIC) + 4] != _crc(body):
+        return None
+    try:
+        fields = marshal.loads(body)
+        index = Index(*fields)
+    except (ValueError, EOFError, TypeError, IndexError):
+        return None
+    if index.signature != signature or not _consistent(index):
+        return None
+    return index
+
+
+def _consistent(index: Index) -> bool:
+    lists = (index.ids, index.statuses, index.names, index.parents)
+    if not all(type(each) is list for each in lists) or len({len(each) for each in lists}) != 1:
+        return False
+    text, maybe_text = {str}, {str, type(None)}  # what this code writes, and nothing else
+    return (
+        all(set(map(type, each)) <= text for each in lists[:3])
+        and set(map(type, index.parents)) <= maybe_text
+    )
+
+
+def write_index(path: Path, index: Index, tmp_dir: Path) -> None:
+    """Replace the index (unsynced: a cache); the caller holds the root's lock."""
+    fields = (index.ids, index.statuses, index.names, index.parents)
+    body = marshal.dumps((index.signature, index.span, *fields))
+    path.parent.mkdir(exist_ok=True)
+    files.atomic_write(path, _MAGIC + _crc(body) + body, tmp_dir=tmp_dir, sync=False)
+
+
+def _crc(body: bytes) -> bytes:
+    return zlib.crc32(body).to_bytes(4, "big")
+
+
+# Entries decoded one at a time (each a search of the text) before the rest are decoded
+# in one pass: a verb reads a few; a walk over every entry reads them all.
+_ONE_BY_ONE = 16
+
+
+class IndexedTracks(MutableMapping):
+    """The tracks object of a registry text known from its index: ids, statuses and names
+    without decoding; an entry decoded (and kept) when it is first read; set and deleted
+    like a dict. ``decode_all`` decodes the rest in one go (a listing reads them all)."""
+
+    def __init__(self, source: bytes, index: Index, path: Path) -> None:
+        self.source = source
+        self.span = index.span
+        self.path = path
+        self.statuses = dict(zip(index.ids, index.statuses, strict=True))
+        self.names = dict(zip(index.ids, index.names, strict=True))
+        self.parents = dict(zip(index.ids, index.parents, strict=True))
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._all = False  # every entry is in _entries
+        self._decoded_one_by_one = 0
+
+    def rebase(self, source: bytes, span: tuple[int, int]) -> None:
+        """The text was rewritten (by splicing: undecoded entries are byte for byte as
+        they were, elsewhere)."""
+        self.source, self.span = source, span
+
+    # -- the mapping ------------------------------------------------------------------
+
+    def __getitem__(self, track_id: str) -> dict[str, Any]:
+        entry = self._entries.get(track_id)
+        if entry is None:
+            if track_id not in self.statuses:
+                raise KeyError(track_id)
+            self._decoded_one_by_one += 1
+            if self._decoded_one_by_one > _ONE_BY_ONE:  # a walk over them all: decode once
+                self.decode_all()
+                return self._entries[track_id]
+            entry = self._entries[track_id] = self._decode(track_id)
+        return entry
+
+    @property
+    def decoded(self) -> int:
+        """How many entries have been decoded from the text (a walk over all: every one)."""
+        return len(self.statuses) if self._all else self._decoded_one_by_one
+
+    def __setitem__(self, track_id: str, entry: dict[str, Any]) -> None:
+        self._entries[track_id] = entry
+        status, name = entry.get("status"), entry.get("name")
+        self.statuses[track_id], self.names[track_id] = text_of(status), str(name)
+        self.parents[track_id] = parent_text(entry)
+
+    def __delitem__(self, track_id: str) -> None:
+        del self.statuses[track_id]
+        del self.names[track_id]
+        del self.parents[track_id]
+        self._entries.pop(track_id, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.statuses)
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+    def __contains__(self, track_id: object) -> bool:
+        return track_id in self.statuses
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self.items()), memo)
+
+    def items(self):
+        return self._as_dict().items()
+
+    def values(self):
+        return self._as_dict().values()
+
+    def _as_dict(self) -> dict[str, dict[str, Any]]:
+        self.decode_all()
+        return {track_id: self._entries[track_id] for track_id in self.statuses}
+
+    # -- decoding ---------------------------------------------------------------------
+
+    def decode_all(self) -> None:
+        if self._all:
+            return
+        start, end = self.span
+        decoded = files.parse_json(self.source[start:end], self.path, fix=_REBUILD, shape=dict)
+        for track_id in self.statuses:
+            if track_id not in self._entries:
+                if track_id not in decoded:
+                    raise CorruptFile(str(self.path), f"it has no entry {track_id!r}", _REBUILD)
+                self._entries[track_id] = _checked(decoded[track_id], track_id, self.path)
+        self._all = True
+
+    def _decode(self, track_id: str) -> dict[str, Any]:
+        start, end = self.span
+        found = entry_span(self.source, track_id, start, end)
+        if found is None:
+            raise CorruptFile(str(self.path), f"it has no entry {track_id!r}", _REBUILD)
+        key_end = found[0] + len(member_key(track_id)) - 1  # the member starts after its "\n"
+        value = files.parse_json(self.source[key_end : found[1]], self.path, fix=_REBUILD)
+        return _checked(value, track_id, self.path)
+
+
+def member_key(track_id: str) -> bytes:
+    """How the member of ``track_id`` starts in the tracks object, from its line break."""
+    return b"\n    " + encode_basestring(track_id).encode() + b": "
+
+
+def entry_span(
+    source: bytes, track_id: str, start: int, end: int, hint: int | None = None
+) -> tuple[int, int] | None:
+    """Where the member of ``track_id`` (key and value) is in the tracks object (``hint``:
+    where it was last written, checked before the whole object is searched)."""
+    key = member_key(track_id)
+    if hint is not None and start < hint < end and source.startswith(key, hint - 1):
+        at = hint - 1
+    else:
+        at = source.find(key, start, end)
+    if at < 0:
+        return None
+    following = source.find(b',\n    "', at, end)
+    return at + 1, following if following >= 0 else end - 4
+
+
+def text_of(value: Any) -> str:
+    """A field's value as the indexes key it."""
+    return value if type(value) is str else str(value)
+
+
+def parent_text(entry: dict[str, Any]) -> str | None:
+    parent = entry.get("parent_track")
+    return parent if isinstance(parent, str) else None
+
+
+def _checked(entry: Any, track_id: str, path: Path) -> dict[str, Any]:
+    if type(entry) is not dict or type(entry.get("progress")) not in (dict, type(None)):
+        what = "progress" if type(entry) is dict else "entry"
+        raise CorruptFile(str(path), f"the {what} of {track_id!r} is not an object", _REBUILD)
+    return entry
+
+
+# -- leaving an index behind ----------------------------------------------------------------
+
+_pending: dict[str, Any] = {}  # registry file path -> its RegistryFile, to index at exit
+
+
+def index_at_exit(registry_file: Any) -> None:
+    """Have ``registry_file``'s current registry indexed when this process exits."""
+    if not _pending:
+        atexit.register(_write_pending)
+    _pending[str(registry_file.path)] = registry_file
+
+
+def _write_pending() -> None:
+    """At exit: index each registry this process knows, when nobody has written it since
+    and its lock is free now (never waited for: an index is only a cache)."""
+    for registry_file in list(_pending.values()):
+        with contextlib.suppress(ConductorError, OSError, ValueError):
+            registry_file.write_index()
+    _pending.clear()

@@ -1,0 +1,219 @@
+"""The registry's index (``tracks/.conductor-cache/registry-index``): a process that wrote
+the registry leaves it at exit; the next one, if nobody has written the registry since,
+reads ids, statuses, names and parents from it and decodes only the entries it reads.
+Anything else (another program's write, a damaged or foreign index) is a full read, with
+damage reported as before."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import random
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from conductor_nb.engine import Engine
+from conductor_nb.errors import ConductorError
+from conductor_nb.store.registry_index import IndexedTracks, index_path
+
+NAMES = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONDUCTOR_ROOT": str(root)}
+    return subprocess.run(
+        [sys.executable, "-m", "conductor_nb.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _fresh(root: Path) -> Engine:
+    """An engine that reads the registry from disk, as a new process does."""
+    engine = Engine(root)
+    engine.tree.registry.invalidate()
+    return engine
+
+
+def _full_read(root: Path) -> dict:
+    return json.loads((root / "tracks" / "track-registry.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / ".claude" / "conductor"
+    engine = Engine(root)
+    ids = [engine.create(name, goal=f"goal of {name}")["track_id"] for name in NAMES]
+    engine.set_parent(ids[1], ids[0])
+    engine.transition(ids[2], "activate")
+    engine.tree.registry.write_index()  # what this process leaves at exit
+    return root
+
+
+def test_a_cli_write_leaves_an_index_and_the_next_command_reads_through_it(tmp_path: Path):
+    root = tmp_path / ".claude" / "conductor"
+    for name in NAMES[:3]:
+        assert _cli(root, "create", "--name", name, "--goal", "g").returncode == 0
+    assert index_path(root / "tracks").is_file()
+    with_index = _cli(root, "show", "Beta", "--json")
+    listed = _cli(root, "list", "--json")
+    index_path(root / "tracks").unlink()
+    assert _cli(root, "show", "Beta", "--json").stdout == with_index.stdout
+    assert _cli(root, "list", "--json").stdout == listed.stdout
+    assert not index_path(root / "tracks").exists()  # a reader leaves none behind
+
+
+def test_reading_one_track_decodes_one_entry(root: Path):
+    engine = _fresh(root)
+    tracks = engine.registry().tracks
+    assert isinstance(tracks, IndexedTracks)
+    beta = engine.resolve("Beta")  # by name: from the index
+    track = engine.track(beta)
+    assert track["name"] == "Beta"
+    assert tracks.decoded == 1
+    family = engine.family(beta)  # parents from the index
+    assert family["parent_entry"]["name"] == "Alpha"
+    assert tracks.decoded == 2
+    assert engine.stats()["by_status"]["active"] == 1
+    assert len(engine.list()) == len(NAMES)  # a listing decodes the rest once
+
+
+def test_writes_through_a_lazily_read_registry_equal_a_full_read(root: Path):
+    """Random verbs on a registry read through its index, each followed by the file
+    compared with what a full read of it says and a fresh index read of it."""
+    seed = random.randrange(1 << 30)
+    print(f"seed {seed}")
+    chosen = random.Random(seed)
+    engine = _fresh(root)
+    ids = [entry["track_id"] for entry in engine.list()]
+    engine = _fresh(root)
+    for step in range(12):
+        track_id = chosen.choice(ids)
+        verb = chosen.choice(["activate", "pause", "ready", "create", "rename", "step"])
+        try:
+            if verb == "create":
+                ids.append(engine.create(f"New {step}", goal="g")["track_id"])
+            elif verb == "rename":
+                engine.update(track_id, "name", f"Renamed {step}")
+            elif verb == "step":
+                engine.add_step(track_id, f"Step {step}")
+            else:
+                engine.transition(track_id, verb, force=verb == "activate")
+        except ConductorError:
+            pass  # a verb this state refuses: refused as on any registry
+        full = _full_read(root)
+        assert engine.registry().encode() == json.dumps(full, indent=2, ensure_ascii=False)
+        engine.tree.registry.write_index()
+        again = _fresh(root)
+        assert isinstance(again.registry().tracks, IndexedTracks)
+        assert {e["track_id"]: e for e in again.list()} == full["tracks"]
+        assert again.validate() == []
+        engine = _fresh(root)  # the next step through the index again
+
+
+def test_another_programs_write_is_read_in_full(root: Path):
+    registry_path = root / "tracks" / "track-registry.json"
+    doc = _full_read(root)
+    beta = next(tid for tid, e in doc["tracks"].items() if e["name"] == "Beta")
+    doc["tracks"][beta]["name"] = "Beta by hand"
+    registry_path.write_text(json.dumps(doc, indent=2))  # in place, as an editor saves
+    engine = _fresh(root)
+    assert not isinstance(engine.registry().tracks, IndexedTracks)
+    assert engine.resolve("Beta by hand") == beta
+
+
+def test_a_registry_damaged_after_its_index_is_reported_as_before(root: Path):
+    registry_path = root / "tracks" / "track-registry.json"
+    text = registry_path.read_bytes()
+    registry_path.write_bytes(text.replace(b'"Gamma"', b'"Gam\xffma"'))
+    done = _cli(root, "show", "Alpha")
+    assert done.returncode != 0
+    assert "track-registry.json" in done.stderr and "conductor rebuild" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # cut short
+        lambda raw: raw[:-9] + bytes(b ^ 0x5A for b in raw[-9:]),  # bytes flipped
+        lambda raw: b"not an index",
+        lambda raw: raw.replace(b"conductor registry index", b"conductor registry indey"),
+        lambda raw: b"",
+    ],
+    ids=["truncated", "flipped", "garbage", "foreign header", "empty"],
+)
+def test_a_damaged_index_is_ignored(root: Path, damage):
+    path = index_path(root / "tracks")
+    path.write_bytes(damage(path.read_bytes()))
+    engine = _fresh(root)
+    assert not isinstance(engine.registry().tracks, IndexedTracks)
+    assert [e["name"] for e in engine.list()] != []
+    done = _cli(root, "show", "Beta", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "Beta"
+
+
+def test_an_index_of_an_older_registry_is_never_used(root: Path):
+    stale = index_path(root / "tracks").read_bytes()
+    engine = _fresh(root)
+    engine.create("Eta", goal="g")
+    index_path(root / "tracks").write_bytes(stale)  # a process that exited late
+    assert not isinstance(_fresh(root).registry().tracks, IndexedTracks)
+    assert "Eta" in [e["name"] for e in _fresh(root).list()]
+
+
+def test_no_index_is_left_when_the_registry_changed_since(root: Path, monkeypatch):
+    engine = _fresh(root)
+    engine.create("Eta", goal="g")
+    before = index_path(root / "tracks").read_bytes()
+    registry_path = root / "tracks" / "track-registry.json"
+    registry_path.write_text(registry_path.read_text() + "\n")  # another program wrote since
+    engine.tree.registry.write_index()
+    assert index_path(root / "tracks").read_bytes() == before
+
+
+def test_no_index_is_written_while_another_writer_holds_the_lock(root: Path):
+    engine = _fresh(root)
+    engine.create("Eta", goal="g")
+    before = index_path(root / "tracks").read_bytes()
+    holder_code = (
+        "import sys, time; from pathlib import Path;"
+        "from conductor_nb.store.locking import lock_for;"
+        "lock = lock_for(Path(sys.argv[1])); lock.acquire(); print('held', flush=True);"
+        "time.sleep(30)"
+    )
+    command = [sys.executable, "-c", holder_code, str(root / "tracks")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            engine.tree.registry.write_index()  # gives up at once: an index is only a cache
+        finally:
+            holder.kill()
+    assert index_path(root / "tracks").read_bytes() == before
+
+
+def test_an_index_with_a_good_checksum_but_foreign_content_is_ignored(root: Path):
+    """Made by hand or by another tool: checked field by field before use."""
+    path = index_path(root / "tracks")
+    raw = path.read_bytes()
+    magic = raw[: raw.index(b"\n") + 1]
+    signature, span, ids, statuses, names, parents = marshal.loads(raw[len(magic) + 4 :])
+    for fields in (
+        (signature, span, [1, *ids[1:]], statuses, names, parents),  # an id that is a number
+        (signature, span, ids, statuses[:-1], names, parents),  # lists of other lengths
+        (signature, span, ids, statuses, names, [0] * len(ids)),
+        (signature, span, ids, statuses, names),  # a field missing
+    ):
+        body = marshal.dumps(fields)
+        path.write_bytes(magic + zlib.crc32(body).to_bytes(4, "big") + body)
+        engine = _fresh(root)
+        assert not isinstance(engine.registry().tracks, IndexedTracks)
+        assert engine.resolve("Beta")
