@@ -39,6 +39,10 @@ def _as(model: type[M], data: dict[str, Any], where: str) -> M:
         raise CorruptFile(where, f"{field}: {first['msg']}", "conductor validate") from None
 
 
+def _track(data: dict[str, Any]) -> Track:
+    return _as(Track, data, f"track {data.get('track_id')}")
+
+
 class Conductor:
     """Tracks of one root. ``Conductor()`` finds the root like the CLI does
     ($CONDUCTOR_ROOT, else ``[tool.conductor] root`` of the nearest pyproject.toml, else
@@ -68,8 +72,7 @@ class Conductor:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, track: str | None = None) -> Track:
-        data = self.engine.track(track)
-        return _as(Track, data, f"track {data.get('track_id')}")
+        return _track(self.engine.track(track))
 
     def active(self) -> Track | None:
         entry = self.engine.get_active()
@@ -135,15 +138,14 @@ class Conductor:
             success_criteria=success_criteria,
             tags=tags,
         )
-        return self.get(data["track_id"])
+        return _track(data)  # as the verb wrote it: no second read
 
     def set_parent(self, track: str | None, parent: str | None) -> Track:
         """Make ``track`` a sub-track of ``parent`` (None: a top-level track again)."""
         return self.get(self.engine.set_parent(track, parent)["track_id"])
 
     def _transition(self, track: str | None, verb: str, **kwargs: Any) -> Track:
-        data = self.engine.transition(track, verb, **kwargs)
-        return self.get(data["track_id"])
+        return _track(self.engine.transition(track, verb, **kwargs))  # as read back
 
     def ready(self, track: str | None = None) -> Track:
         return self._transition(track, "ready")

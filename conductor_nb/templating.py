@@ -89,6 +89,8 @@ class Templating:
                 tags=list(tags) or fields.get("tags", []),
                 **options,
             )
+            if not template and not parent:
+                return track  # nothing to add to what create wrote
             track = self.store.load(txn, track["track_id"])
             if template:
                 track["source"] = {**track.get("source", {}), "type": "template"}
