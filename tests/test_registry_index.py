@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conductor_nb.engine import Engine
-from conductor_nb.errors import ConductorError
+from conductor_nb.errors import ConductorError, DuplicateName
 from conductor_nb.store.registry_index import IndexedTracks, index_path
 
 NAMES = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
@@ -217,3 +217,17 @@ def test_an_index_with_a_good_checksum_but_foreign_content_is_ignored(root: Path
         engine = _fresh(root)
         assert not isinstance(engine.registry().tracks, IndexedTracks)
         assert engine.resolve("Beta")
+
+
+def test_names_and_statuses_from_the_index_answer_as_a_full_read_does(root: Path):
+    engine = _fresh(root)
+    assert isinstance(engine.registry().tracks, IndexedTracks)
+    with pytest.raises(DuplicateName):
+        engine.create("Alpha", goal="again")  # a taken name, found without decoding
+    gamma = engine.resolve("Gamma")
+    assert engine.get_active()["track_id"] == gamma
+    assert engine.registry().count("active") == 1 and engine.registry().count("draft") == 5
+    engine.update(gamma, "name", "Gamma renamed")
+    engine.create("Gamma", goal="the name is free now")
+    assert {e["name"] for e in _full_read(root)["tracks"].values()} >= {"Gamma", "Gamma renamed"}
+    assert engine.registry().count("draft") == 6

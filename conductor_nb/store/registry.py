@@ -111,6 +111,8 @@ class RegistryDoc:
 
     def ids(self, *, status=None, type=None, priority=None) -> list[str]:  # noqa: A002
         """Ids in registry order, filtered through the indexes (each filter may be a set)."""
+        if self._lazy_status_only(status) and type is None and priority is None:
+            return self.tracks.ids_with_status(status)  # one command's one question
         selected: set[str] | None = None
         for field, wanted in (("status", status), ("type", type), ("priority", priority)):
             if wanted is None:
@@ -140,12 +142,20 @@ class RegistryDoc:
                 index.setdefault(value if type(value) is str else str(value), {})[track_id] = None
         return index
 
+    def _lazy_status_only(self, status: object) -> bool:
+        """Whether statuses are answered from an index file's (the status index not built:
+        a command asks once or twice, cheaper than building it)."""
+        indexed = isinstance(self.tracks, IndexedTracks)
+        return indexed and isinstance(status, str) and "status" not in self._index
+
     def count(self, status: str) -> int:
+        if self._lazy_status_only(status):
+            return self.tracks.count_status(status)
         return len(self.index("status").get(status, ()))
 
     def ids_named(self, name: str) -> list[str]:
         if isinstance(self.tracks, IndexedTracks):
-            return [track_id for track_id, known in self.tracks.names.items() if known == name]
+            return self.tracks.ids_named(name)
         if self._names is None and self._name_scans < 2:  # one lookup (a CLI call): a scan
             self._name_scans += 1  # costs a third of building the index
             return [tid for tid, entry in self.tracks.items() if str(entry.get("name")) == name]
@@ -296,12 +306,10 @@ class RegistryDoc:
                 return None
         tracks = self.tracks
         if isinstance(tracks, IndexedTracks):
-            statuses, names = list(tracks.statuses.values()), list(tracks.names.values())
-            parents = list(tracks.parents.values())
-        else:
-            statuses = [text_of(entry.get("status")) for entry in tracks.values()]
-            names = [str(entry.get("name")) for entry in tracks.values()]
-            parents = [parent_text(entry) for entry in tracks.values()]
+            return Index(signature, span, *tracks.fields())
+        statuses = [text_of(entry.get("status")) for entry in tracks.values()]
+        names = [str(entry.get("name")) for entry in tracks.values()]
+        parents = [parent_text(entry) for entry in tracks.values()]
         return Index(signature, span, list(tracks), statuses, names, parents)
 
     def _fragment(self, track_id: str) -> bytes:

@@ -128,11 +128,50 @@ class IndexedTracks(MutableMapping):
         self.span = index.span
         self.path = path
         self.statuses = dict(zip(index.ids, index.statuses, strict=True))
-        self.names = dict(zip(index.ids, index.names, strict=True))
-        self.parents = dict(zip(index.ids, index.parents, strict=True))
+        # names and parents stay lists in id order (a command reads one or none of them)
+        # until one is looked up by id or an entry changes
+        self._name_list, self._parent_list = index.names, index.parents
+        self._names: dict[str, str] | None = None
+        self._parents: dict[str, str | None] | None = None
         self._entries: dict[str, dict[str, Any]] = {}
         self._all = False  # every entry is in _entries
         self._decoded_one_by_one = 0
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Each entry's name, as text."""
+        if self._names is None:
+            self._names = dict(zip(self.statuses, self._name_list, strict=True))
+        return self._names
+
+    @property
+    def parents(self) -> dict[str, str | None]:
+        """Each entry's parent_track, when it is text."""
+        if self._parents is None:
+            self._parents = dict(zip(self.statuses, self._parent_list, strict=True))
+        return self._parents
+
+    def ids_named(self, name: str) -> list[str]:
+        if self._names is None:
+            if name not in self._name_list:  # the usual answer, found without a loop
+                return []
+            ids = list(self.statuses)
+            return [ids[at] for at, known in enumerate(self._name_list) if known == name]
+        return [track_id for track_id, known in self._names.items() if known == name]
+
+    def count_status(self, status: str) -> int:
+        return list(self.statuses.values()).count(status)
+
+    def ids_with_status(self, status: str) -> list[str]:
+        if not self.count_status(status):
+            return []
+        return [track_id for track_id, known in self.statuses.items() if known == status]
+
+    def fields(self) -> tuple[list[str], list[str], list[str], list[str | None]]:
+        """Ids, statuses, names and parents in order (what an index of them holds)."""
+        names = self._name_list if self._names is None else list(self._names.values())
+        parents = self._parent_list if self._parents is None else list(self._parents.values())
+        return list(self.statuses), list(self.statuses.values()), names, parents
 
     def rebase(self, source: bytes, span: tuple[int, int]) -> None:
         """The text was rewritten (by splicing: undecoded entries are byte for byte as
@@ -159,12 +198,14 @@ class IndexedTracks(MutableMapping):
         return len(self.statuses) if self._all else self._decoded_one_by_one
 
     def __setitem__(self, track_id: str, entry: dict[str, Any]) -> None:
+        self.names, self.parents  # noqa: B018  (as dicts before the ids change)
         self._entries[track_id] = entry
         status, name = entry.get("status"), entry.get("name")
         self.statuses[track_id], self.names[track_id] = text_of(status), str(name)
         self.parents[track_id] = parent_text(entry)
 
     def __delitem__(self, track_id: str) -> None:
+        self.names, self.parents  # noqa: B018  (as dicts before the ids change)
         del self.statuses[track_id]
         del self.names[track_id]
         del self.parents[track_id]
