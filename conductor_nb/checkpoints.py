@@ -548,13 +548,13 @@ class _BlobWriter:
         self.compressor = self.compressor or compressor()
         packed = self.compressor.compress(data)
         self.index[sha] = files.sha256_hex(packed)
+        self.tree.lock.refresh()  # a long checkpoint keeps the original tool's lock fresh
         if len(packed) <= LOGGED_BLOB_BYTES and commit_protocol() == "wal":
             self.txn.write(blob, packed)  # made durable by the commit's one log sync
             return len(packed)
         blob.parent.mkdir(parents=True, exist_ok=True)
         files.atomic_write(blob, packed, tmp_dir=self.tree.tmp_dir, sync_dir=False)
         self.unsynced.add(blob.parent)
-        self.tree.lock.refresh()
         return len(packed)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
@@ -483,6 +484,9 @@ def _close_later(fd: int) -> None:
 
 
 def _close_forever() -> None:
+    # Signals go to the threads that handle them (a SIGINT must interrupt the main
+    # thread's sleep, not land here): this thread takes none.
+    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     while True:
         with _closing:
             while not _to_close:
