@@ -26,9 +26,12 @@ from conductor_nb.tracking import TrackedRun, current_run, tracked_run
 # A child working in the active track of $CONDUCTOR_ROOT (the usual root): it logs three
 # values, says "ready" and then, by its mode, finishes, raises or waits for a signal.
 CHILD = """
-import sys, time
+import signal, sys, time
 import conductor_nb
 
+# Ctrl+C raises KeyboardInterrupt, as in a script started from a terminal, even when the
+# suite itself runs as a background job (which starts its children with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 mode = sys.argv[1]
 with conductor_nb.run("nightly load") as run:
     run.log_params(mode=mode)
