@@ -5,6 +5,7 @@ the end."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
 from .errors import ConductorError
@@ -34,6 +35,8 @@ class Heartbeat:
         self._thread.start()
 
     def _loop(self) -> None:
+        # Signals are for the main thread (a SIGINT must interrupt its sleep, not land here).
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         # A missed heartbeat is not fatal (the next one may work, and a holder goes stale
         # only after many minutes), so the thread says what it skipped and goes on.
         while not self._stop.wait(self.every):
