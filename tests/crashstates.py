@@ -9,7 +9,8 @@ was made durable, which is what this module models.
 Recording
 ---------
 While the verb runs in this process, ``Recorder`` wraps the os calls the store makes
-(``open`` with O_CREAT/O_TRUNC, ``write``, ``ftruncate``/``truncate``, ``fsync`` and
+(``open`` with O_CREAT/O_TRUNC, ``write``, ``ftruncate``/``truncate``,
+``posix_fallocate`` (recorded as a truncate to the size it reaches), ``fsync`` and
 ``fdatasync`` of a file or of a folder, ``sync``, ``replace``/``rename``, ``link``, ``unlink``/
 ``remove``, ``mkdir``, ``rmdir``; pathlib goes through them, and the store writes no
 file through the builtin ``open``). Only paths inside the recorded folder count, and the
@@ -195,6 +196,7 @@ class Recorder:
         "rmdir",
         "truncate",
         "ftruncate",
+        "posix_fallocate",
         "sync",
     )
 
@@ -334,6 +336,13 @@ class Recorder:
         known = self.fds.get(fd)
         if known is not None and known[1] != DIR:
             self.add("truncate", known[0], ino=known[1], size=length)
+        return result
+
+    def posix_fallocate(self, real, fd, offset, length):
+        result = real(fd, offset, length)
+        known = self.fds.get(fd)
+        if known is not None and known[1] != DIR:  # its blocks read as zeros: a truncate
+            self.add("truncate", known[0], ino=known[1], size=os.fstat(fd).st_size)
         return result
 
     @contextlib.contextmanager

@@ -133,6 +133,8 @@ def atomic_write(
         tmp = tmp_dir / f"{path.name}.{os.getpid()}.{next(_counter)}{TMP_SUFFIX}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
+        if not sync:
+            _preallocate(fd, len(data))
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
@@ -151,6 +153,19 @@ def atomic_write(
         return
     if sync and sync_dir:
         fsync_dir(path.parent)
+
+
+def _preallocate(fd: int, size: int) -> None:
+    """Reserve a file's blocks before writing it unsynced. Without this, ext4 flushes the
+    file's delayed allocation inside the rename over the old one (its ``auto_da_alloc``):
+    a replace of a 5 MB registry then costs 2.9 ms rather than 0.6. A power cut can leave
+    a preallocated file with some of its blocks unwritten (zeros): the write-ahead log
+    knows that shape of its own writes (see ``wal._is_version``)."""
+    fallocate = getattr(os, "posix_fallocate", None)  # not on macOS
+    if fallocate is not None and size:
+        # no room (the write then says so) or not supported: write as before
+        with contextlib.suppress(OSError):
+            fallocate(fd, 0, size)
 
 
 def read_json(

@@ -481,7 +481,7 @@ class _Fingerprint:
 
 def _is_version(current: bytes | None, version: Any) -> bool:
     """Whether ``current`` is ``version`` or what a power cut can leave of it (a write of
-    the log's not yet synced: empty, cut short or zeros of its length)."""
+    the log's not yet synced: empty, cut short, or its length with blocks of zeros)."""
     if isinstance(version, _Fingerprint):
         return version.matches(current)
     if current is None or version is None:
@@ -490,7 +490,21 @@ def _is_version(current: bytes | None, version: Any) -> bool:
         current == version
         or not current
         or version.startswith(current)
-        or current == bytes(len(version))
+        or _partly_written(current, version)
+    )
+
+
+_BLOCK = 4096
+
+
+def _partly_written(current: bytes, version: bytes) -> bool:
+    """Whether ``current`` is ``version`` with blocks of it, or their ends, still zeros: what
+    a power cut leaves of a preallocated file whose writeback had not finished."""
+    if len(current) != len(version):
+        return False
+    return all(
+        version.startswith(current[at : at + _BLOCK].rstrip(b"\0"), at)
+        for at in range(0, len(current), _BLOCK)
     )
 
 
