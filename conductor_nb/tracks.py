@@ -6,6 +6,7 @@ original tool (or a later version of ours) wrote survives a read-modify-write.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from .vocab import DONE_STEP_STATUSES, StepStatus, TrackStatus
@@ -53,6 +54,11 @@ def iso(moment: datetime) -> str:
 def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    return _parse_time(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a track's history is read at each of its changes
+def _parse_time(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conductor_nb.store.jsontext import dumps_indented
+from conductor_nb.store import jsontext
+from conductor_nb.store.jsontext import Reencoder, dumps_indented
 
 
 class Colour(enum.StrEnum):
@@ -89,3 +90,57 @@ def test_a_very_deep_value_is_still_written() -> None:
     for _ in range(600):
         deep = [deep]
     assert dumps_indented(deep) == json.dumps(deep, indent=2)
+
+
+# A document written again and again, as a track is: between two writes a member is
+# kept, replaced (by an equal value of another type too), removed, added, or a list
+# member grows; the text must be json.dumps' every time.
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["keep", "replace", "remove", "grow", "same number"]),
+        st.sampled_from(["history", "progress", "name", "count", "new"]),
+        VALUES,
+    ),
+    max_size=8,
+)
+
+
+def _edit(doc: dict, how: str, key: str, value: object) -> None:
+    if how == "replace":
+        doc[key] = value
+    elif how == "remove":
+        doc.pop(key, None)
+    elif how == "grow":
+        doc[key] = [*doc[key], value] if isinstance(doc.get(key), list) else [value]
+    elif how == "same number" and isinstance(doc.get(key), int | float):
+        doc[key] = float(doc[key]) if type(doc[key]) is int else int(doc[key])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=5), EDITS)
+def test_a_document_written_again_is_written_as_json_dumps_writes_it(start, edits) -> None:
+    reencoder = Reencoder(keep=2)
+    doc = {"history": [{"to": "active"}], "count": 1, **start}
+    assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    for how, key, value in edits:
+        _edit(doc, how, key, value)
+        reencoder.dumps("other.json", {"count": value})  # another file between two writes
+        expected = json.dumps(doc, indent=2, ensure_ascii=False)
+        assert reencoder.dumps("track.json", doc) == expected
+
+
+def test_a_grown_history_keeps_the_text_of_its_old_events(monkeypatch) -> None:
+    reencoder = Reencoder()
+    first = {"to": "active", "at": "2025-11-25T10:15:00Z"}
+    doc = {"status": "active", "history": [first], "metrics": {"pause_count": 0}}
+    reencoder.dumps("track.json", doc)
+    doc["history"].append({"to": "paused", "at": "2025-11-25T11:15:00Z"})
+    doc["status"] = "paused"
+    encoded = []
+    real = jsontext._encode
+    monkeypatch.setattr(
+        jsontext, "_encode", lambda value, *a: (encoded.append(value), real(value, *a))
+    )
+    assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    assert doc["history"][1] in encoded and "paused" in encoded
+    assert not any(value is first or value is doc["metrics"] for value in encoded)

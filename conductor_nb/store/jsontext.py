@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["dumps_indented"]
+__all__ = ["Reencoder", "dumps_indented"]
 
 
 class _Unusual(Exception):
@@ -108,3 +108,61 @@ def _float(value: float) -> str:
     if value == -float("inf"):
         return "-Infinity"
     return float.__repr__(value)
+
+
+class Reencoder:
+    """``dumps_indented`` of dicts written again and again under a key (a track.json by
+    its path), reusing the text of each top-level member that did not change.
+
+    Each member's text is kept with its compact encoding by the C encoder, which is
+    exact where ``==`` is not (``1``, ``1.0`` and ``True`` are equal but written
+    differently), and ten times cheaper than writing the member again: a member whose
+    compact text is the same is the same text, and a list that only grew (a track's
+    history) keeps the text of its old items. The text is always what
+    ``dumps_indented(value)`` gives (a property test holds it to that)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self._keep = keep
+        self._members: dict[str, dict[str, tuple[str, str, int]]] = {}
+
+    def dumps(self, key: str, value: Any) -> str:
+        before = self._members.pop(key, {})
+        if type(value) is not dict or not value:
+            return dumps_indented(value)
+        members: dict[str, tuple[str, str, int]] = {}
+        pieces = []
+        try:
+            for name, item in value.items():
+                if type(name) is not str:
+                    raise _Unusual
+                compact = _compact(item)
+                members[name] = _member(item, compact, before.get(name))
+                pieces.append(encode_basestring(name) + ": " + members[name][1])
+        except (_Unusual, TypeError, ValueError, RecursionError):
+            return dumps_indented(value)  # or json.dumps' own error
+        self._members[key] = members
+        while len(self._members) > self._keep:
+            del self._members[next(iter(self._members))]
+        return "{\n  " + ",\n  ".join(pieces) + "\n}"
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _member(item: Any, compact: str, before: tuple[str, str, int] | None) -> tuple[str, str, int]:
+    """(compact text, indented text at depth 1, list length) of a top-level member."""
+    count = len(item) if type(item) is list else -1
+    if before is not None:
+        old_compact, old_text, old_count = before
+        if old_compact == compact:
+            return before
+        grew = 0 < old_count < count and old_text.endswith("\n  ]")
+        if grew and compact.startswith(old_compact[:-1] + ","):  # the old items, then more
+            added = [",\n    "]
+            for extra in item[old_count:]:
+                _encode(extra, "\n    ", added, encode_basestring)
+                added.append(",\n    ")
+            return compact, old_text[:-4] + "".join(added[:-1]) + "\n  ]", count
+    pieces: list[str] = []
+    _encode(item, "\n  ", pieces, encode_basestring)
+    return compact, "".join(pieces), count

@@ -36,12 +36,17 @@ from pathlib import Path
 
 from ..errors import ConductorError, CorruptFile, InvalidInput
 from . import files
+from .jsontext import Reencoder
 from .locking import lock_for
 from .paths import check_track_id, inside, project_dir
 from .registry import RegistryDoc, RegistryFile
 from .wal import Record, WriteAheadLog, boot_id
 
 __all__ = ["JOURNAL_NAME", "PROTOCOLS", "TMP_DIR_NAME", "Transaction", "Tree", "commit_protocol"]
+
+# The JSON files this process writes again (a track.json at each of its transitions):
+# what did not change since the last write is not encoded again.
+_reencoder = Reencoder()
 
 JOURNAL_NAME = ".conductor-journal.json"
 TMP_DIR_NAME = ".conductor-tmp"
@@ -231,7 +236,7 @@ class Transaction:
         self.deletes.add(path)
 
     def write_json(self, path: Path, data: object) -> None:
-        self.write(path, files.dumps(data))
+        self.write(path, _reencoder.dumps(str(path), data))
 
     def pending(self, path: Path) -> bytes | None:
         """What this transaction will write to ``path`` (so a later step reads its own writes)."""
