@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print(outcome: Outcome, *, as_json: bool) -> None:
     if as_json:
-        print(dumps_indented(outcome.data))
+        cut = outcome.extra.get("json")  # the text as the store holds it, when it can tell
+        text = cut() if cut is not None else None
+        print(dumps_indented(outcome.data) if text is None else text)
         return
     from .render import render
 

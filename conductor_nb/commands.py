@@ -371,7 +371,9 @@ def _list(engine, ns) -> Outcome:
     if ns.tree:
         return _list_tree(engine, ns)
     entries = engine.list(status=ns.status, type=ns.type, priority=ns.priority)
-    return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks", extra={"root": engine.root})
+    registry = engine.registry()  # the one the entries are from (read once per process)
+    extra = {"root": engine.root, "json": lambda: registry.entries_text(entries)}
+    return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks", extra=extra)
 
 
 @command(

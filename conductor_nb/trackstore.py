@@ -24,6 +24,7 @@ from .holders import hostname
 from .store import files
 from .store.formats import RecordingTree
 from .store.paths import locate_root, slugify
+from .store.registry_index import IndexedTracks
 from .tracks import compute_metrics, iso, recompute_progress, reconstruct_history, registry_entry
 from .vocab import Priority, TrackStatus, TrackType, parse_choice
 
@@ -161,6 +162,8 @@ class TrackStore:
                 parse_choice(enum, item, what)
         registry = self.registry()
         ids = registry.ids(status=status, type=type, priority=priority)
+        if len(ids) > 16 and isinstance(registry.tracks, IndexedTracks):
+            registry.tracks.decode_all()  # in one pass, not one search of the text each
         entries = [registry.tracks[track_id] for track_id in reversed(ids)]
         entries.sort(key=lambda e: str(e.get("updated_at") or ""), reverse=True)  # stable
         return entries

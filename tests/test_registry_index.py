@@ -231,3 +231,45 @@ def test_names_and_statuses_from_the_index_answer_as_a_full_read_does(root: Path
     engine.create("Gamma", goal="the name is free now")
     assert {e["name"] for e in _full_read(root)["tracks"].values()} >= {"Gamma", "Gamma renamed"}
     assert engine.registry().count("draft") == 6
+
+
+def test_list_json_cut_from_the_indexed_text_is_what_encoding_the_entries_gives(
+    tmp_path: Path,
+) -> None:
+    """``conductor list --json`` on an indexed registry copies each entry's text from the
+    file (re-indented as a list item) rather than encoding it: byte for byte the same,
+    filtered and ordered as the listing is, names of any text included."""
+    from conductor_nb.store.jsontext import dumps_indented
+
+    root = tmp_path / ".claude" / "conductor"
+    engine = Engine(root)
+    names = ['Quote " and \\ slash', "Ünïcode 名前 \u2028", "Plain one"]
+    goal = 'two lines:\n    "indented", as a goal may be'
+    ids = [engine.create(name, goal=goal)["track_id"] for name in names]
+    engine.transition(ids[1], "activate")
+    engine.tree.registry.write_index()
+    for args in ((), ("--status", "draft"), ("--status", "active")):
+        fresh = _fresh(root)
+        expected = dumps_indented(fresh.list(status=args[1] if args else None))
+        registry = fresh.registry()
+        assert isinstance(registry.tracks, IndexedTracks)
+        assert registry.entries_text(fresh.list(status=args[1] if args else None)) == expected
+        done = _cli(root, "list", "--json", *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == expected + "\n"
+
+
+def test_list_json_of_a_changed_or_unindexed_registry_is_encoded(root: Path) -> None:
+    from conductor_nb.store.jsontext import dumps_indented
+
+    engine = _fresh(root)
+    registry = engine.registry()
+    entries = engine.list()
+    assert registry.entries_text(entries) == dumps_indented(entries)
+    registry.set_entry(entries[0]["track_id"], {**entries[0], "name": "Changed here"})
+    assert registry.entries_text(engine.list()) is None  # the text no longer says it
+    index_path(root / "tracks").unlink()
+    again = _fresh(root)
+    assert again.registry().entries_text(again.list()) is None  # no index: encoded
+    done = _cli(root, "list", "--json")
+    assert done.stdout == dumps_indented(_fresh(root).list()) + "\n"

@@ -295,6 +295,25 @@ class RegistryDoc:
         pieces.append(b"\n  }")
         return pieces
 
+    def entries_text(self, entries: list[dict[str, Any]]) -> str | None:
+        """``dumps_indented(entries)`` for entries of this registry as it was read, cut
+        from its text: listing 10,000 costs a copy rather than an encode. None when the
+        text cannot tell (read without its index, or changed since)."""
+        tracks = self.tracks
+        if not isinstance(tracks, IndexedTracks) or self._changed or self._added:
+            return None
+        texts = tracks.texts()
+        if texts is None:
+            return None
+        ids = {id(entry): track_id for track_id, entry in tracks.items()}
+        try:
+            chosen = [texts[ids[id(entry)]] for entry in entries]
+        except KeyError:  # not an entry of this registry
+            return None
+        if not chosen:
+            return "[]"
+        return (b"[\n  " + b",\n  ".join(chosen) + b"\n]").decode("utf-8")
+
     def make_index(self, signature: tuple[int, ...]) -> Index | None:
         """The index of the text last read or written (``signature``: its file's), when
         that text is laid out for splicing."""

@@ -136,6 +136,7 @@ class IndexedTracks(MutableMapping):
         self._entries: dict[str, dict[str, Any]] = {}
         self._all = False  # every entry is in _entries
         self._decoded_one_by_one = 0
+        self._edited = False  # an entry was set or deleted: the source no longer says all
 
     @property
     def names(self) -> dict[str, str]:
@@ -177,6 +178,23 @@ class IndexedTracks(MutableMapping):
         """The text was rewritten (by splicing: undecoded entries are byte for byte as
         they were, elsewhere)."""
         self.source, self.span = source, span
+        self._edited = False
+
+    def texts(self) -> dict[str, bytes] | None:
+        """Each entry's text as a member of a list at the top of a document laid out as
+        ``json.dumps(indent=2)`` lays it out, cut from the source (which an index vouches
+        for: our writer wrote it so), by id; None once an entry was set or deleted."""
+        start, end = self.span
+        if self._edited or not self.statuses or end - start < 11:
+            return None
+        # members at four spaces become items at two: every line break in the tracks
+        # object is the layout's (JSON text has none), each followed by 4 or more spaces
+        body = self.source[start + 6 : end - 4].replace(b"\n  ", b"\n")
+        members = [member.split(b'": ', 1) for member in body[1:].split(b',\n  "')]
+        keys = [encode_basestring(track_id)[1:-1].encode() for track_id in self.statuses]
+        if [member[0] for member in members] != keys:  # one member per id, in order
+            return None
+        return dict(zip(self.statuses, [member[1] for member in members], strict=True))
 
     # -- the mapping ------------------------------------------------------------------
 
@@ -200,6 +218,7 @@ class IndexedTracks(MutableMapping):
     def __setitem__(self, track_id: str, entry: dict[str, Any]) -> None:
         self.names, self.parents  # noqa: B018  (as dicts before the ids change)
         self._entries[track_id] = entry
+        self._edited = True
         status, name = entry.get("status"), entry.get("name")
         self.statuses[track_id], self.names[track_id] = text_of(status), str(name)
         self.parents[track_id] = parent_text(entry)
@@ -210,6 +229,7 @@ class IndexedTracks(MutableMapping):
         del self.names[track_id]
         del self.parents[track_id]
         self._entries.pop(track_id, None)
+        self._edited = True
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.statuses)
