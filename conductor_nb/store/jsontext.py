@@ -13,6 +13,7 @@ it to that).
 from __future__ import annotations
 
 import json
+import threading
 from json.encoder import encode_basestring, encode_basestring_ascii
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
@@ -124,8 +125,13 @@ class Reencoder:
     def __init__(self, keep: int = 64) -> None:
         self._keep = keep
         self._members: dict[str, dict[str, tuple[str, str, int]]] = {}
+        self._lock = threading.Lock()  # one per process, shared by threads writing any root
 
     def dumps(self, key: str, value: Any) -> str:
+        with self._lock:
+            return self._dumps(key, value)
+
+    def _dumps(self, key: str, value: Any) -> str:
         before = self._members.pop(key, {})
         if type(value) is not dict or not value:
             return dumps_indented(value)
