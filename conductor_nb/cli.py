@@ -6,6 +6,8 @@ never a traceback.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -15,7 +17,7 @@ from .errors import ConductorError
 from .progress import terminal_bars
 from .store.jsontext import dumps_indented
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,6 +60,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return outcome.exit_code
 
 
+def run() -> None:
+    """The ``conductor`` executable: :func:`main`, then an exit that skips the interpreter's
+    teardown (freeing every object and module one by one: ~4 ms of a 35 ms call, more
+    after a listing). Everything else an exit does still happens first: threads are
+    joined, exit handlers run (the registry index is written), output is flushed. The
+    store needs nothing more: each verb's change was durable when it returned."""
+    ending = _Ending()
+    atexit.register(ending.leave)  # registered first, so run last, after every other handler
+    try:
+        ending.code = main()
+    except SystemExit as stop:  # from deeper down: keep the code Python would give
+        ending.code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        raise
+    except KeyboardInterrupt:  # outside a verb (a verb's is caught in main)
+        ending.code = 130
+        raise
+    sys.exit(ending.code)
+
+
+class _Ending:
+    """How the process ends: 1 unless main returns (an uncaught error's traceback is
+    printed before the exit handlers run)."""
+
+    code = 1
+
+    def leave(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to say
+                stream.flush()
+        os._exit(self.code)
+
+
 def _print(outcome: Outcome, *, as_json: bool) -> None:
     if as_json:
         cut = outcome.extra.get("json")  # the text as the store holds it, when it can tell
@@ -70,4 +104,4 @@ def _print(outcome: Outcome, *, as_json: bool) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

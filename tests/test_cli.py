@@ -211,3 +211,56 @@ def test_output_cut_short_by_its_reader_is_no_error(root: Path) -> None:
         errors = done.stderr.read().decode()
         assert done.wait(timeout=60) == 0
     assert errors == ""
+
+
+def test_a_listing_longer_than_a_pipe_buffer_arrives_whole(root: Path) -> None:
+    """The executable ends without the interpreter's teardown: what it printed is flushed
+    first (here ~60 KB through a pipe, several of Python's 8 KB blocks)."""
+    from conductor_nb.engine import Engine
+
+    engine = Engine(root)
+    for k in range(120):
+        engine.create(f"Listed track {k:03d}", goal="a goal long enough to fill the pipe " * 3)
+    listed = json.loads(conductor(root, "list", "--json").stdout)
+    assert len(listed) == 120 and len(json.dumps(listed)) > 32_000
+
+
+def _run_probe(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """``cli.run()`` (the executable's entry) after ``body``, in a real process."""
+    head = "import sys, threading, time\nfrom pathlib import Path\nfrom conductor_nb import cli\n"
+    return subprocess.run(
+        [sys.executable, "-c", head + body, str(tmp_path / "left")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CONDUCTOR_ROOT": str(tmp_path / "no-root-here")},
+    )
+
+
+def test_the_quick_exit_waits_for_threads_and_keeps_the_exit_code(tmp_path: Path) -> None:
+    """A thread still working when main returns finishes first, as at a normal exit; the
+    exit code is main's (0 for --help, 1 for a missing root, 2 for a malformed command)."""
+    late = (
+        "def late(path=Path(sys.argv[1])):\n    time.sleep(0.3)\n    path.write_text('done')\n"
+        "threading.Thread(target=late).start()\n"
+    )
+    done = _run_probe(tmp_path, late + "sys.argv = ['conductor', '--help']\ncli.run()")
+    assert done.returncode == 0 and "switch" in done.stdout
+    assert (tmp_path / "left").read_text() == "done"
+    missing = _run_probe(tmp_path, "sys.argv = ['conductor', 'list']\ncli.run()")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    malformed = _run_probe(tmp_path, "sys.argv = ['conductor', 'frobnicate']\ncli.run()")
+    assert malformed.returncode == 2
+
+
+def test_an_unexpected_error_still_shows_its_traceback_and_exits_1(tmp_path: Path) -> None:
+    """A bug (not a user mistake) under the quick exit: the traceback and what was printed
+    before it both reach the user, and the exit code is 1 as Python gives it."""
+    body = (
+        "def broken(argv=None):\n    print('printed before')\n    raise RuntimeError('a bug')\n"
+        "cli.main = broken\ncli.run()"
+    )
+    done = _run_probe(tmp_path, body)
+    assert done.returncode == 1
+    assert done.stdout == "printed before\n"
+    assert "Traceback" in done.stderr and "RuntimeError: a bug" in done.stderr

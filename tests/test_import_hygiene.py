@@ -74,6 +74,49 @@ def test_cli_writes_import_only_what_they_use(root: Path) -> None:
     assert not loaded & unused, loaded & unused
 
 
+def test_a_pause_and_resume_hash_without_loading_openssl(root: Path) -> None:
+    """A pause checkpoints a small track and a resume diffs it against that checkpoint:
+    both hash a few KB, which CPython's own sha256 does without hashlib's ~2.5 ms load."""
+    code = (
+        "import sys, json\nfrom conductor_nb.cli import main\n"
+        "for argv in (['create', '--name', 'Hashed'], ['activate', 'Hashed'], ['pause', 'Hashed'],"
+        " ['resume', 'Hashed'], ['checkpoints', 'Hashed']):\n"
+        "    assert main(argv) == 0, argv\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    loaded = _loaded(code, root)
+    assert "hashlib" not in loaded and "_hashlib" not in loaded
+    assert "zstandard" in loaded  # the checkpoint was taken (and compressed)
+
+
+def test_sha256_hex_gives_hashlib_digest_on_both_paths() -> None:
+    """Small data goes to the built-in sha256 while hashlib is not loaded, large data (and
+    all data once it is) to hashlib: the digest is the same either way."""
+    import hashlib
+
+    from conductor_nb.store import files
+
+    sizes = (0, 1, 63, 64, 65, files._SMALL_HASH, files._SMALL_HASH + 1, 3 * files._SMALL_HASH)
+    for size in sizes:
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        assert files._builtin_sha256()(data).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert files.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_the_actor_is_getpass_user_without_importing_getpass(monkeypatch) -> None:
+    """With no user in the environment, the actor's name comes from the password database,
+    as getpass.getuser() gives it."""
+    import getpass
+
+    from conductor_nb import trackstore
+
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert trackstore._user() == getpass.getuser()
+    monkeypatch.setenv("USER", "someone-else")
+    assert trackstore._user() == "someone-else" == getpass.getuser()
+
+
 def test_public_api_is_exactly_the_exports() -> None:
     """Every name in __all__ resolves, and nothing public is exported by accident."""
     for name in conductor_nb.__all__:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring
@@ -504,7 +503,10 @@ def _close_later(fd: int) -> None:
 
 def _close_forever() -> None:
     # Signals go to the threads that handle them (a SIGINT must interrupt the main
-    # thread's sleep, not land here): this thread takes none.
+    # thread's sleep, not land here): this thread takes none. (Imported here, off the
+    # CLI's critical path.)
+    import signal
+
     signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     while True:
         with _closing:

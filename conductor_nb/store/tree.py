@@ -27,7 +27,7 @@ found by listing one folder.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 import zlib
 from collections.abc import Iterator
@@ -196,8 +196,9 @@ class Tree:
             for item in files.require(journal.get("writes"), list, path, "its writes", fix):
                 files.require(item, dict, path, "a write", fix)
                 where = files.require(item.get("path"), str, path, "a write's path", fix)
-                data = files.require(item.get("data"), str, path, "a write's data", fix)
-                writes.append((inside(self.base, where), base64.b64decode(data, validate=True)))
+                text = files.require(item.get("data"), str, path, "a write's data", fix)
+                data = binascii.a2b_base64(text, strict_mode=True)  # base64, as b64decode's
+                writes.append((inside(self.base, where), data))
             listed = files.require(journal["deletes"], list, path, "its deletes", fix)
             deletes = [
                 inside(self.base, files.require(relative, str, path, "a delete", fix))
@@ -283,7 +284,7 @@ class Transaction:
                 "writes": [
                     {
                         "path": os.path.relpath(path, tree.base),
-                        "data": base64.b64encode(data).decode("ascii"),
+                        "data": binascii.b2a_base64(data, newline=False).decode("ascii"),
                     }
                     for path, data in self.writes.items()
                 ],
