@@ -26,7 +26,7 @@ class AutoCheckpoints:
         self.checkpoints = checkpoints
 
     def frequency(self, txn: Transaction, track_id: str) -> str | None:
-        return (self.store.load(txn, track_id).get("execution") or {}).get("checkpoint_frequency")
+        return (self.store.peek(txn, track_id).get("execution") or {}).get("checkpoint_frequency")
 
     def on_suspend(
         self, txn: Transaction, track_id: str, *, kind: str, reason: str
@@ -49,7 +49,7 @@ class AutoCheckpoints:
 
     def after_change(self, txn: Transaction, track_id: str) -> None:
         """'hourly': a change more than an hour after the last checkpoint takes one."""
-        track = self.store.load(txn, track_id)
+        track = self.store.peek(txn, track_id)
         if (track.get("execution") or {}).get("checkpoint_frequency") != "hourly":
             return
         last = parse_time(track.get("last_checkpoint_at"))
@@ -61,7 +61,7 @@ class AutoCheckpoints:
         conductor's back since its last checkpoint (conductor's own edits move the track's
         updated_at and are kept), keep what is there in a safety checkpoint and restore
         the last checkpoint. Returns the safety checkpoint's id, if one was taken."""
-        track = self.store.load(txn, track_id)
+        track = self.store.peek(txn, track_id)
         last = track.get("last_checkpoint")
         if self.frequency(txn, track_id) == "never" or not isinstance(last, str):
             return None

@@ -6,6 +6,7 @@ original tool (or a later version of ours) wrote survives a read-modify-write.
 
 from __future__ import annotations
 
+import copy
 import functools
 from datetime import UTC, datetime
 
@@ -233,14 +234,73 @@ def compute_metrics(track: TrackDoc, now: datetime) -> dict[str, Any]:
     if started is not None:
         end = _end_time(track) if status not in (TrackStatus.ACTIVE, TrackStatus.PAUSED) else None
         metrics["total_duration_ms"] = max(0, int(((end or now) - started).total_seconds() * 1000))
-    active_ms = sum((b - a).total_seconds() for a, b in active_intervals(track, now)) * 1000
-    metrics["active_duration_ms"] = max(0, int(active_ms))
     history = track.get("history", [])
-    pauses = sum(1 for e in history if isinstance(e, dict) and e.get("to") == TrackStatus.PAUSED)
+    scan = _scan_history(track.get("track_id"), history) if type(history) is list else None
+    if scan is None or not scan.events_seen:
+        active_ms = sum((b - a).total_seconds() for a, b in active_intervals(track, now)) * 1000
+        pauses = sum(isinstance(e, dict) and e.get("to") == TrackStatus.PAUSED for e in history)
+    else:  # the same sums as over active_intervals, in the same order
+        seconds = scan.seconds + ((now - scan.opened).total_seconds() if scan.opened else 0)
+        active_ms, pauses = seconds * 1000, scan.pauses
+    metrics["active_duration_ms"] = max(0, int(active_ms))
     if not history and track.get("paused_at"):
         pauses = 1
     metrics["pause_count"] = pauses
     return metrics
+
+
+class _Scan:
+    """What a history's events add up to: the seconds of its closed active intervals,
+    the start of an open one, its pauses. Never changed once made (threads share them)."""
+
+    __slots__ = ("events", "events_seen", "opened", "pauses", "seconds")
+
+    def __init__(self, events, events_seen, seconds, opened, pauses) -> None:
+        self.events: list[Any] = events  # copies of the events scanned, to compare with
+        self.events_seen: int = events_seen  # how many of them are dicts
+        self.seconds: float = seconds
+        self.opened: datetime | None = opened
+        self.pauses: int = pauses
+
+    def extended(self, events: list[Any]) -> _Scan:
+        seconds, opened, pauses, seen = self.seconds, self.opened, self.pauses, self.events_seen
+        for event in events:  # active_intervals' loop, and the pause count
+            if not isinstance(event, dict):
+                continue
+            seen += 1
+            pauses += event.get("to") == TrackStatus.PAUSED
+            at = parse_time(event.get("at"))
+            if at is None:
+                continue
+            if event.get("to") == TrackStatus.ACTIVE and opened is None:
+                opened = at
+            elif event.get("to") != TrackStatus.ACTIVE and opened is not None:
+                seconds += (at - opened).total_seconds()
+                opened = None
+        return _Scan(self.events + copy.deepcopy(events), seen, seconds, opened, pauses)
+
+
+_NO_SCAN = _Scan([], 0, 0, None, 0)
+_SCANS: dict[str, _Scan] = {}  # the last scan of each track's history, by id
+_SCANS_KEPT = 256
+
+
+def _scan_history(track_id: Any, history: list[Any]) -> _Scan:
+    """The scan of ``history``, resumed after the last one of the same track when its
+    events are still the first ones (a change is saved at every transition, each adding
+    an event: a long history would cost its length each time). An edit to any earlier
+    event starts over."""
+    known = _SCANS.get(track_id, _NO_SCAN) if type(track_id) is str else _NO_SCAN
+    count = len(known.events)
+    if len(history) < count or history[:count] != known.events:  # compared in C: cheap
+        known, count = _NO_SCAN, 0
+    scan = known.extended(history[count:]) if len(history) > count else known
+    if type(track_id) is str and scan is not known:
+        _SCANS.pop(track_id, None)  # re-inserted last: the oldest go first
+        _SCANS[track_id] = scan
+        while len(_SCANS) > _SCANS_KEPT:
+            _SCANS.pop(next(iter(_SCANS)), None)
+    return scan
 
 
 _TIMESTAMP_STATUSES = (

@@ -237,6 +237,23 @@ class TrackStore:
             files.require(item, dict, path, f"item {number}", REPAIR)
         return items
 
+    def peek(self, txn: Transaction, track_id: str) -> TrackDoc:
+        """track.json as ``txn`` sees it, to read and never change: parsed once for all
+        readers until the transaction writes it again (a transition's steps each look at
+        it; a long history makes each parse cost)."""
+        path = self.tree.track_file(track_id, "track.json")
+        source = txn.pending(path)
+        seen = txn.peeked.get(path)
+        if seen is None or seen[0] is not source:
+            seen = txn.peeked[path] = (source, self.read_track(track_id, txn))
+        return seen[1]
+
+    def share(self, txn: Transaction, track: TrackDoc) -> None:
+        """Let the transaction's readers (``peek``) use ``track`` as just saved, instead
+        of parsing what it will write: for a caller that changes it no more."""
+        path = self.tree.track_file(track["track_id"], "track.json")
+        txn.peeked[path] = (txn.pending(path), track)
+
     # -- the write path -----------------------------------------------------------------
 
     def load(self, txn: Transaction, track_id: str) -> TrackDoc:

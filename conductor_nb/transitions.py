@@ -85,14 +85,16 @@ class Transitions:
             if verb in _RESULTS:
                 set_outcome(track, verb, outcome)
             self.store.save(txn, track)
+            self.store.share(txn, track)  # done with it: what follows reads it as saved
             if verb == "pause":
                 why = f"paused: {reason}" if reason else "paused"
                 self.auto.on_suspend(txn, track_id, kind="pause", reason=why)
             else:
                 self.auto.after_change(txn, track_id)
-        if verb == "resume":  # on disk now: a failing check marks, it never undoes
-            self.checks.after_transition(track_id)
-        done = self.store.read_track(track_id)
+            done = self.store.peek(txn, track_id)  # what commit writes (txn ends here)
+        # on disk now: a failing check marks, it never undoes (and writes what it found)
+        if verb == "resume" and self.checks.after_transition(track_id):
+            done = self.store.read_track(track_id)
         hooks.after(done)
         return done
 
@@ -158,7 +160,8 @@ class Transitions:
         if its files changed behind conductor's back."""
         if track["status"] != TrackStatus.PAUSED:
             return track
-        self.auto.bring_back(txn, track["track_id"])
+        if self.auto.bring_back(txn, track["track_id"]) is None:  # nothing restored
+            return track
         return self.store.load(txn, track["track_id"])
 
     def _apply(

@@ -501,3 +501,31 @@ def test_durations_exclude_pauses(root: Path) -> None:
     metrics = engine.track(track_id)["metrics"]
     assert (metrics["active_duration_ms"], metrics["total_duration_ms"]) == (3 * hour, 4 * hour)
     assert metrics["pause_count"] == 1
+
+
+@pytest.mark.parametrize("frequency", ["never", "hourly"])
+def test_a_transition_reads_track_json_once_or_twice_and_returns_what_it_wrote(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, frequency: str
+) -> None:
+    """Each step of a transition looks at the track; they share one parse of it (the file
+    as read, then as saved), and the track returned is the file as written."""
+    track_id = engine.create("Parsed once", goal="g")["track_id"]
+    engine.update(track_id, "checkpoint_frequency", frequency)
+    engine.transition(track_id, "activate")
+    parses: list[str] = []
+    read_track = TrackStore.read_track  # every parse of a track.json goes through it
+
+    def counting_read(store, read_id, txn=None):
+        parses.append(read_id)
+        return read_track(store, read_id, txn)
+
+    monkeypatch.setattr(TrackStore, "read_track", counting_read)
+    # A pause that checkpoints records it in track.json and reads that back; a resume
+    # after one compares the track with it.
+    extra = 0 if frequency == "never" else 1
+    for verb, most in (("pause", 1 + 2 * extra), ("resume", 2 + extra)):
+        parses.clear()
+        done = engine.transition(track_id, verb)
+        assert len(parses) <= most, (verb, parses)
+        path = engine.store.tree.track_file(track_id, "track.json")
+        assert done == json.loads(path.read_bytes())

@@ -226,6 +226,9 @@ class Transaction:
         self.deletes: set[Path] = set()
         self.after_commit: list = []
         self.committed = False  # whether commit wrote anything
+        # Documents parsed for reading only, each with the pending bytes it was parsed
+        # from (None: the file on disk, which nothing changes while the lock is held).
+        self.peeked: dict[Path, tuple[bytes | None, object]] = {}
 
     def write(self, path: Path, content: str | bytes) -> None:
         self.deletes.discard(path)
