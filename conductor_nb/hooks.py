@@ -107,9 +107,10 @@ def trust_hooks(root: Path) -> HookConfig:
 
 
 def _raw(root: Path) -> tuple[Path, bytes] | None:
-    path = Path(os.path.abspath(root / HOOKS_FILE))
+    name = os.path.abspath(os.path.join(root, HOOKS_FILE))  # looked for at every change
     try:
-        return path, path.read_bytes()
+        with open(name, "rb") as source:
+            return Path(name), source.read()
     except FileNotFoundError:
         return None
 

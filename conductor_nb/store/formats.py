@@ -62,21 +62,22 @@ def format_document(version: int) -> dict[str, object]:
 
 def read_format(root: Path) -> int:
     """The root's format version (1 when it has no format file)."""
-    path = format_path(root)
+    name = os.path.join(root, FORMAT_NAME)  # checked twice a transaction: no pathlib
     try:
-        st = os.stat(path)
+        st = os.stat(name)
     except (FileNotFoundError, NotADirectoryError):
         return ORIGINAL_FORMAT
     signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    cached = _cache.get(str(path))
+    cached = _cache.get(name)
     if cached is not None and cached[0] == signature:
         return cached[1]
+    path = Path(name)
     fix = f"rm {path} && conductor migrate"  # without the file the root reads as format 1
     doc = files.read_json(path, fix=fix, shape=dict)
     version = files.require(doc.get("format"), int, path, "its 'format'", fix)
     if version < ORIGINAL_FORMAT:
         raise CorruptFile(str(path), f"its 'format' is {version}, below 1", fix)
-    _cache[str(path)] = (signature, version)
+    _cache[name] = (signature, version)
     return version
 
 

@@ -101,6 +101,9 @@ class RootLock:
     def __init__(self, tracks_dir: Path) -> None:
         self.tracks_dir = tracks_dir
         self.interop_path = tracks_dir / INTEROP_NAME
+        # as text, joined once: every transaction opens both (pathlib costs per use)
+        self._interop_name = os.fspath(self.interop_path)
+        self._os_lock_name = os.path.join(tracks_dir, OS_LOCK_NAME)
         self.owner_pid = os.getpid()
         self._guard = threading.RLock()
         self._depth = 0
@@ -168,10 +171,11 @@ class RootLock:
         while True:
             self._made = _missing_folders(self.tracks_dir)
             try:
-                # a new root's folders are synced in their parents: a power cut after the
-                # first write cannot lose the root
-                files.make_dirs(self.tracks_dir)
-                fd = os.open(self.tracks_dir / OS_LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+                if self._made:
+                    # a new root's folders are synced in their parents: a power cut after
+                    # the first write cannot lose the root
+                    files.make_dirs(self.tracks_dir)
+                fd = os.open(self._os_lock_name, os.O_RDWR | os.O_CREAT, 0o644)
             except (FileNotFoundError, FileExistsError):
                 continue  # a first writer that wrote nothing was removing the folders
             try:
@@ -199,7 +203,7 @@ class RootLock:
         if self._os_fd is None:
             return False
         try:
-            return os.path.samestat(os.fstat(self._os_fd), os.stat(self.tracks_dir / OS_LOCK_NAME))
+            return os.path.samestat(os.fstat(self._os_fd), os.stat(self._os_lock_name))
         except FileNotFoundError:
             return False
 
@@ -210,7 +214,7 @@ class RootLock:
         if not made or self._os_fd is None:
             return
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tracks_dir / OS_LOCK_NAME)
+            os.unlink(self._os_lock_name)
         for folder in made:
             try:
                 folder.rmdir()
@@ -219,11 +223,10 @@ class RootLock:
 
     def _acquire_interop(self, deadline: float, timeout: float) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        content = json.dumps({"pid": os.getpid(), "timestamp": stamp}, separators=(",", ":"))
-        data = content.encode()
+        data = f'{{"pid":{os.getpid()},"timestamp":"{stamp}"}}'.encode()  # json.dumps' compact text
         while True:
             try:
-                fd = os.open(self.interop_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                fd = os.open(self._interop_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
                 holder = self._break_if_stale()
                 if holder is None:
@@ -272,10 +275,17 @@ class RootLock:
 
     def _release_interop(self) -> None:
         try:
-            if self.interop_path.read_bytes() == self._interop_content:
-                os.unlink(self.interop_path)
+            fd = os.open(self._interop_name, os.O_RDONLY)
         except FileNotFoundError:
-            pass
+            fd = None
+        if fd is not None:
+            try:
+                ours = os.read(fd, len(self._interop_content or b"") + 1) == self._interop_content
+            finally:
+                os.close(fd)
+            if ours:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._interop_name)
         self._interop_content = None
 
 

@@ -91,6 +91,9 @@ class Tree:
         self.registry = _registry_for(self.tracks_dir)
         self.lock = lock_for(self.tracks_dir)
         self.wal = WriteAheadLog(self.tracks_dir, self.base, self.tmp_dir)
+        # Track paths checked during the open transaction (a transition asks for the same
+        # few several times): the check (one lstat per part) is made once per hold.
+        self._checked: dict[tuple[str, ...], Path] | None = None
 
     # -- paths ----------------------------------------------------------------------
 
@@ -98,7 +101,14 @@ class Tree:
         return inside(self.tracks_dir, check_track_id(track_id))
 
     def track_file(self, track_id: str, *parts: str) -> Path:
-        return inside(self.track_dir(track_id), *parts)
+        checked = self._checked
+        if checked is None:
+            return inside(self.track_dir(track_id), *parts)
+        key = (track_id, *parts)
+        path = checked.get(key)
+        if path is None:
+            path = checked[key] = inside(self.track_dir(track_id), *parts)
+        return path
 
     # -- reading --------------------------------------------------------------------
 
@@ -127,6 +137,7 @@ class Tree:
             txn = Transaction(self, registry)
             txn.registry_changed = txn.whole_registry = replace_registry is not None
             _current[id(self.registry)] = txn
+            self._checked = {}
             try:
                 yield txn
                 txn.commit()
@@ -134,6 +145,7 @@ class Tree:
                 self.registry.invalidate()  # the cached doc may hold uncommitted changes
                 raise
             finally:
+                self._checked = None
                 del _current[id(self.registry)]
                 self._discard_if_unused(txn)
 
@@ -167,11 +179,10 @@ class Tree:
         try:
             leftovers = os.listdir(self.tmp_dir)
         except FileNotFoundError:
-            pass
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
         else:
             for name in leftovers:
                 files.remove_quietly(self.tmp_dir / name)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if commit_protocol() == "journal":
             self.wal.close_out()  # a log another process left: made durable, then gone
         elif self.wal.needs_recovery() and self.wal.recover():  # the cheap check first

@@ -368,6 +368,9 @@ class WriteAheadLog:
         end = self._append(_frame(_APPLIED, _OFFSET.pack(at)), sync=False)
         if end > CHECKPOINT_BYTES:
             self.checkpoint()
+        else:  # applied last, under the lock: the next needs_recovery need not read it
+            st = os.stat(self.path)
+            self._clean_signature = (st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _append(self, frame: bytes, *, sync: bool) -> int:
         """Append ``frame``; returns where it starts."""
