@@ -273,7 +273,7 @@ class Transaction:
         registry_text = entries = top = whole = None
         if self.registry_changed:
             entries = None if self.whole_registry else self.registry.pending_changes()
-            registry_text = self.registry.encode_bytes()
+            registry_text = self.registry.text_to_write()
             if entries is None:
                 whole = registry_text
             else:
@@ -291,7 +291,7 @@ class Transaction:
 
     def _commit_with_journal(self) -> None:
         tree = self.tree
-        registry_text = self.registry.encode_bytes() if self.registry_changed else None
+        registry_text = self.registry.text_to_write() if self.registry_changed else None
         if len(self.writes) + len(self.deletes) + (registry_text is not None) > 1:
             journal = {
                 "registry_crc": _crc(registry_text) if registry_text is not None else None,
