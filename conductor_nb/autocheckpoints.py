@@ -26,7 +26,7 @@ class AutoCheckpoints:
         self.checkpoints = checkpoints
 
     def frequency(self, txn: Transaction, track_id: str) -> str | None:
-        return (self.store.peek(txn, track_id).get("execution") or {}).get("checkpoint_frequency")
+        return _frequency_of(self.store.peek(txn, track_id))
 
     def on_suspend(
         self, txn: Transaction, track_id: str, *, kind: str, reason: str
@@ -56,14 +56,14 @@ class AutoCheckpoints:
         if last is None or (self.store.now() - last).total_seconds() >= 3600:
             self.checkpoints.take(txn, track_id, reason="hourly", kind="hourly", pinned=False)
 
-    def bring_back(self, txn: Transaction, track_id: str) -> str | None:
-        """Before a paused track becomes active again: if its files were changed behind
-        conductor's back since its last checkpoint (conductor's own edits move the track's
-        updated_at and are kept), keep what is there in a safety checkpoint and restore
-        the last checkpoint. Returns the safety checkpoint's id, if one was taken."""
-        track = self.store.peek(txn, track_id)
-        last = track.get("last_checkpoint")
-        if self.frequency(txn, track_id) == "never" or not isinstance(last, str):
+    def bring_back(self, txn: Transaction, track: dict[str, Any]) -> str | None:
+        """Before a paused track (``track``, as loaded for the change) becomes active
+        again: if its files were changed behind conductor's back since its last checkpoint
+        (conductor's own edits move the track's updated_at and are kept), keep what is
+        there in a safety checkpoint and restore the last checkpoint. Returns the safety
+        checkpoint's id, if one was taken."""
+        track_id, last = track["track_id"], track.get("last_checkpoint")
+        if _frequency_of(track) == "never" or not isinstance(last, str):
             return None
         if (
             not CHECKPOINT_RE.fullmatch(last)
@@ -84,3 +84,7 @@ class AutoCheckpoints:
             return None
         done = self.checkpoints.restore(track_id, last)
         return done["safety_checkpoint"]
+
+
+def _frequency_of(track: dict[str, Any]) -> str | None:
+    return (track.get("execution") or {}).get("checkpoint_frequency")

@@ -160,7 +160,7 @@ class Transitions:
         if its files changed behind conductor's back."""
         if track["status"] != TrackStatus.PAUSED:
             return track
-        if self.auto.bring_back(txn, track["track_id"]) is None:  # nothing restored
+        if self.auto.bring_back(txn, track) is None:  # nothing restored
             return track
         return self.store.load(txn, track["track_id"])
 
