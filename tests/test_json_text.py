@@ -4,6 +4,7 @@ entry is written with)."""
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import math
@@ -97,7 +98,9 @@ def test_a_very_deep_value_is_still_written() -> None:
 # member grows; the text must be json.dumps' every time.
 EDITS = st.lists(
     st.tuples(
-        st.sampled_from(["keep", "replace", "remove", "grow", "same number"]),
+        st.sampled_from(
+            ["keep", "replace", "remove", "grow", "same number", "reorder old", "retype old"]
+        ),
         st.sampled_from(["history", "progress", "name", "count", "new"]),
         VALUES,
     ),
@@ -114,13 +117,19 @@ def _edit(doc: dict, how: str, key: str, value: object) -> None:
         doc[key] = [*doc[key], value] if isinstance(doc.get(key), list) else [value]
     elif how == "same number" and isinstance(doc.get(key), int | float):
         doc[key] = float(doc[key]) if type(doc[key]) is int else int(doc[key])
+    elif how in ("reorder old", "retype old") and isinstance(doc.get(key), list) and doc[key]:
+        first = doc[key][0]  # an old item changed in place: equal (==) but written otherwise
+        if isinstance(first, dict) and how == "reorder old":
+            doc[key][0] = dict(reversed(list(first.items())))
+        elif isinstance(first, dict):
+            doc[key][0] = {k: float(v) if type(v) is int else v for k, v in first.items()}
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(KEYS, VALUES, max_size=5), EDITS)
 def test_a_document_written_again_is_written_as_json_dumps_writes_it(start, edits) -> None:
     reencoder = Reencoder(keep=2)
-    doc = {"history": [{"to": "active"}], "count": 1, **start}
+    doc = {"history": [{"to": "active", "at": None}], "count": 1, **start}
     assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
     for how, key, value in edits:
         _edit(doc, how, key, value)
@@ -144,3 +153,59 @@ def test_a_grown_history_keeps_the_text_of_its_old_events(monkeypatch) -> None:
     assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
     assert doc["history"][1] in encoded and "paused" in encoded
     assert not any(value is first or value is doc["metrics"] for value in encoded)
+
+
+# History events (flat dicts) grown, reordered in place and given equal numbers of another
+# type: a flat history is compared without being encoded again, and must still come out
+# as json.dumps writes it (1 == 1.0 == True, and key order is not part of ==).
+EVENT = st.dictionaries(
+    st.sampled_from(["from", "to", "at", "reason", "actor"]),
+    st.one_of(st.none(), st.text(max_size=4), st.integers(0, 2)),
+    min_size=1,
+    max_size=5,
+)
+HISTORY_EDIT = st.one_of(
+    st.tuples(st.just("append"), st.lists(EVENT, min_size=1, max_size=3)),
+    st.tuples(st.sampled_from(["reorder", "retype"]), st.integers(0, 30)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(HISTORY_EDIT, min_size=1, max_size=3), max_size=10))
+def test_a_history_grown_and_edited_in_place_is_written_as_json_dumps_writes_it(steps) -> None:
+    """Between two writes, old events may be edited in place as the history grows."""
+    reencoder = Reencoder()
+    doc = {"status": "active", "history": [{"to": "active", "at": "t0"}]}
+    assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    for step in steps:
+        history = doc["history"]
+        for how, arg in step:
+            if how == "append":
+                history.extend(copy.deepcopy(arg))
+                continue
+            at = arg % len(history)
+            event = history[at]
+            if how == "reorder":
+                history[at] = dict(reversed(list(event.items())))
+            else:  # the same values, as json.dumps writes them differently
+                history[at] = {k: float(v) if type(v) is int else v for k, v in event.items()}
+        expected = json.dumps(doc, indent=2, ensure_ascii=False)
+        assert reencoder.dumps("track.json", doc) == expected
+
+
+def test_a_grown_flat_history_is_not_encoded_again(monkeypatch) -> None:
+    """Past its first growth, a history of events is compared, not encoded: a write that
+    adds one event encodes that one."""
+    reencoder = Reencoder()
+    doc = {"history": [{"to": "active", "at": f"t{k}"} for k in range(50)]}
+    for k in range(50, 53):
+        doc["history"].append({"to": "paused", "at": f"t{k}"})
+        reencoder.dumps("track.json", doc)
+    compacted = []
+    real = jsontext._compact
+    monkeypatch.setattr(
+        jsontext, "_compact", lambda value: (compacted.append(value), real(value))[1]
+    )
+    doc["history"].append({"to": "active", "at": "t53"})
+    assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    assert [len(value) for value in compacted if isinstance(value, list)] == [1]

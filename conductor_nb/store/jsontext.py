@@ -119,12 +119,14 @@ class Reencoder:
     exact where ``==`` is not (``1``, ``1.0`` and ``True`` are equal but written
     differently), and ten times cheaper than writing the member again: a member whose
     compact text is the same is the same text, and a list that only grew (a track's
-    history) keeps the text of its old items. The text is always what
-    ``dumps_indented(value)`` gives (a property test holds it to that)."""
+    history) keeps the text of its old items. A list of flat items (strings, or dicts of
+    strings and nulls: history events) is not even encoded again: its old items are
+    compared with ``==`` and their keys' order, which for such items is exact. The text
+    is always what ``dumps_indented(value)`` gives (a property test holds it to that)."""
 
     def __init__(self, keep: int = 64) -> None:
         self._keep = keep
-        self._members: dict[str, dict[str, tuple[str, str, int]]] = {}
+        self._members: dict[str, dict[str, _Member]] = {}
         self._lock = threading.Lock()  # one per process, shared by threads writing any root
 
     def dumps(self, key: str, value: Any) -> str:
@@ -135,15 +137,18 @@ class Reencoder:
         before = self._members.pop(key, {})
         if type(value) is not dict or not value:
             return dumps_indented(value)
-        members: dict[str, tuple[str, str, int]] = {}
+        members: dict[str, _Member] = {}
         pieces = []
         try:
             for name, item in value.items():
                 if type(name) is not str:
                     raise _Unusual
-                compact = _compact(item)
-                members[name] = _member(item, compact, before.get(name))
-                pieces.append(encode_basestring(name) + ": " + members[name][1])
+                prior = before.get(name)
+                member = _grown(item, prior) if prior is not None else None
+                if member is None:
+                    member = _member(item, _compact(item), prior)
+                members[name] = member
+                pieces.append(encode_basestring(name) + ": " + member.text)
         except (_Unusual, TypeError, ValueError, RecursionError):
             return dumps_indented(value)  # or json.dumps' own error
         self._members[key] = members
@@ -155,20 +160,73 @@ class Reencoder:
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _member(item: Any, compact: str, before: tuple[str, str, int] | None) -> tuple[str, str, int]:
-    """(compact text, indented text at depth 1, list length) of a top-level member."""
+class _Member:
+    """A top-level member as last written: its compact text, its text at depth 1, its
+    length if a list, and (learnt when it is first compared) copies of its items and
+    their keys, when they are flat."""
+
+    __slots__ = ("compact", "copies", "count", "keys", "text")
+
+    def __init__(self, compact: str, text: str, count: int, copies=None, keys=None) -> None:
+        self.compact, self.text, self.count = compact, text, count
+        self.copies: list[Any] | None = copies
+        self.keys: list[list[str]] | None = keys
+
+
+def _member(item: Any, compact: str, before: _Member | None) -> _Member:
     count = len(item) if type(item) is list else -1
     if before is not None:
-        old_compact, old_text, old_count = before
-        if old_compact == compact:
+        if before.compact == compact:
             return before
-        grew = 0 < old_count < count and old_text.endswith("\n  ]")
-        if grew and compact.startswith(old_compact[:-1] + ","):  # the old items, then more
-            added = [",\n    "]
-            for extra in item[old_count:]:
-                _encode(extra, "\n    ", added, encode_basestring)
-                added.append(",\n    ")
-            return compact, old_text[:-4] + "".join(added[:-1]) + "\n  ]", count
+        grew = 0 < before.count < count and before.text.endswith("\n  ]")
+        if grew and compact.startswith(before.compact[:-1] + ","):  # the old items, then more
+            return _Member(compact, _grown_text(before.text, item[before.count :]), count)
     pieces: list[str] = []
     _encode(item, "\n  ", pieces, encode_basestring)
-    return compact, "".join(pieces), count
+    return _Member(compact, "".join(pieces), count)
+
+
+def _grown_text(old_text: str, added_items: list[Any]) -> str:
+    added = [",\n    "]
+    for extra in added_items:
+        _encode(extra, "\n    ", added, encode_basestring)
+        added.append(",\n    ")
+    return old_text[:-4] + "".join(added[:-1]) + "\n  ]"
+
+
+def _grown(item: Any, before: _Member) -> _Member | None:
+    """The member of a list of flat items that kept ``before``'s items and added more,
+    found without encoding the old ones; None when it cannot be told that way."""
+    old, count = before.count, len(item) if type(item) is list else -1
+    if not 0 < old < count or not before.text.endswith("\n  ]"):
+        return None
+    if before.copies is None:  # first time: the old items, as their own text says
+        copies = json.loads(before.compact)
+        if not _flat(copies):
+            return None
+        before.copies, before.keys = copies, list(map(list, copies))
+    head = item[:old]
+    if head != before.copies or list(map(list, head)) != before.keys:
+        return None  # changed, or the same values with keys in another order
+    added = item[old:]
+    added_compact = _compact(added)
+    copies = json.loads(added_compact)
+    if not _flat(copies):
+        return None
+    compact = before.compact[:-1] + "," + added_compact[1:]
+    text = _grown_text(before.text, added)
+    return _Member(
+        compact, text, count, before.copies + copies, before.keys + list(map(list, copies))
+    )
+
+
+def _flat(items: list[Any]) -> bool:
+    """Whether ``==`` and key order tell each item's text: strings, or dicts whose values
+    are strings or null (no number, where 1 == 1.0 == True, and nothing nested)."""
+    for each in items:
+        if type(each) is dict:
+            if any(type(v) is not str and v is not None for v in each.values()):
+                return False
+        elif type(each) is not str:
+            return False
+    return True
