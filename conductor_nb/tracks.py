@@ -199,14 +199,9 @@ def active_intervals(track: TrackDoc, now: datetime) -> list[tuple[datetime, dat
     if history:
         opened: datetime | None = None
         for event in history:
-            at = parse_time(event.get("at"))
-            if at is None:
-                continue
-            if event.get("to") == TrackStatus.ACTIVE and opened is None:
-                opened = at
-            elif event.get("to") != TrackStatus.ACTIVE and opened is not None:
-                intervals.append((opened, at))
-                opened = None
+            opened, closed = _step(opened, event)
+            if closed is not None:
+                intervals.append(closed)
         if opened is not None:
             intervals.append((opened, now))
         return intervals
@@ -215,6 +210,19 @@ def active_intervals(track: TrackDoc, now: datetime) -> list[tuple[datetime, dat
         return []
     end = _end_time(track) or now
     return [(started, max(started, end))]
+
+
+def _step(
+    opened: datetime | None, event: dict[str, Any]
+) -> tuple[datetime | None, tuple[datetime, datetime] | None]:
+    """One history event read: the start of the active interval now open (if any), and
+    the interval it closed (if it did). Events without a readable time are passed over."""
+    at = parse_time(event.get("at"))
+    if at is None:
+        return opened, None
+    if event.get("to") == TrackStatus.ACTIVE:
+        return (at if opened is None else opened), None
+    return None, (None if opened is None else (opened, at))
 
 
 def _end_time(track: TrackDoc) -> datetime | None:
@@ -269,14 +277,9 @@ class _Scan:
                 continue
             seen += 1
             pauses += event.get("to") == TrackStatus.PAUSED
-            at = parse_time(event.get("at"))
-            if at is None:
-                continue
-            if event.get("to") == TrackStatus.ACTIVE and opened is None:
-                opened = at
-            elif event.get("to") != TrackStatus.ACTIVE and opened is not None:
-                seconds += (at - opened).total_seconds()
-                opened = None
+            opened, closed = _step(opened, event)
+            if closed is not None:
+                seconds += (closed[1] - closed[0]).total_seconds()
         return _Scan(self.events + copy.deepcopy(events), seen, seconds, opened, pauses)
 
 
