@@ -50,7 +50,7 @@ class AutoCheckpoints:
     def after_change(self, txn: Transaction, track_id: str) -> None:
         """'hourly': a change more than an hour after the last checkpoint takes one."""
         track = self.store.peek(txn, track_id)
-        if (track.get("execution") or {}).get("checkpoint_frequency") != "hourly":
+        if _frequency_of(track) != "hourly":
             return
         last = parse_time(track.get("last_checkpoint_at"))
         if last is None or (self.store.now() - last).total_seconds() >= 3600:

@@ -165,12 +165,13 @@ class _Member:
     length if a list, and (learnt when it is first compared) copies of its items and
     their keys, when they are flat."""
 
-    __slots__ = ("compact", "copies", "count", "keys", "text")
+    __slots__ = ("compact", "copies", "count", "flat", "keys", "text")
 
     def __init__(self, compact: str, text: str, count: int, copies=None, keys=None) -> None:
         self.compact, self.text, self.count = compact, text, count
         self.copies: list[Any] | None = copies
         self.keys: list[list[str]] | None = keys
+        self.flat = True  # until its items are found not to be
 
 
 def _member(item: Any, compact: str, before: _Member | None) -> _Member:
@@ -198,11 +199,12 @@ def _grown(item: Any, before: _Member) -> _Member | None:
     """The member of a list of flat items that kept ``before``'s items and added more,
     found without encoding the old ones; None when it cannot be told that way."""
     old, count = before.count, len(item) if type(item) is list else -1
-    if not 0 < old < count or not before.text.endswith("\n  ]"):
+    if not 0 < old < count or not before.flat or not before.text.endswith("\n  ]"):
         return None
     if before.copies is None:  # first time: the old items, as their own text says
         copies = json.loads(before.compact)
         if not _flat(copies):
+            before.flat = False  # not asked again (each ask parses the old items)
             return None
         before.copies, before.keys = copies, list(map(list, copies))
     head = item[:old]
