@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .check_kinds import Evaluate, Result
+    from .store.tree import Transaction
     from .trackstore import TrackStore
 
 __all__ = ["AssumptionChecks", "attention", "checks_summary", "failed_checks"]
@@ -116,6 +117,16 @@ class AssumptionChecks:
         label = f"{track_id}/{assumption_id}"
         check_approvals.approve(self.project, check, label=label, at=self.store.stamp())
         return {**item, "approved": True}
+
+    def any_check(self, txn: Transaction, track_id: str) -> bool:
+        """Whether a track has assumptions with a check (read in the transition's
+        transaction, so a transition of a track without any costs nothing after it); a
+        file that cannot be read counts as yes: ``after_transition`` says what is wrong."""
+        try:
+            items = self.store.read_list(track_id, ASSUMPTIONS, txn)
+        except ConductorError:
+            return True
+        return any(isinstance(item.get("check"), dict) for item in items)
 
     def after_transition(self, track_id: str) -> list[dict[str, Any]]:
         """Run a track's checks after it became active (``resume``, ``switch``): a failure

@@ -211,7 +211,13 @@ class TrackStore:
 
             return json.loads(pending)
         try:
-            track = files.read_json(path, fix=REPAIR, shape=dict)
+            if txn is None:
+                track = files.read_json(path, fix=REPAIR, shape=dict)
+            else:  # read once; not decoded again when this process wrote it as it is
+                raw = txn.read_disk(path, fix=REPAIR)
+                track = txn.written_before(path, raw)
+                if track is None:
+                    track = files.parse_json(raw, path, fix=REPAIR, shape=dict)
         except FileNotFoundError:
             raise CorruptFile(str(path), "the file is missing", REPAIR) from None
         for key, shape in _TRACK_SHAPES:
@@ -232,7 +238,14 @@ class TrackStore:
             import json
 
             return json.loads(pending)
-        items = files.read_json(path, fix=REPAIR, default=[], shape=list)
+        if txn is None:
+            items = files.read_json(path, fix=REPAIR, default=[], shape=list)
+        else:
+            try:
+                raw = txn.read_disk(path, fix=REPAIR)
+            except FileNotFoundError:
+                raw = b"[]"
+            items = files.parse_json(raw, path, fix=REPAIR, shape=list)
         for number, item in enumerate(items, 1):
             files.require(item, dict, path, f"item {number}", REPAIR)
         return items

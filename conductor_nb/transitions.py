@@ -92,8 +92,9 @@ class Transitions:
             else:
                 self.auto.after_change(txn, track_id)
             done = self.store.peek(txn, track_id)  # what commit writes (txn ends here)
+            check = verb == "resume" and self.checks.any_check(txn, track_id)
         # on disk now: a failing check marks, it never undoes (and writes what it found)
-        if verb == "resume" and self.checks.after_transition(track_id):
+        if check and self.checks.after_transition(track_id):
             done = self.store.read_track(track_id)
         hooks.after(done)
         return done
@@ -118,9 +119,13 @@ class Transitions:
             self._apply(target, steps[:-1], None)
             self._apply(target, steps[-1:], f"switched from {others[0]}" if others else None)
             self.store.save(txn, target)
+            self.store.share(txn, target)  # done with it: what follows reads it as saved
             self.auto.after_change(txn, target_id)
-        self.checks.after_transition(target_id)  # on disk now: a failing check only marks
-        done = self.store.read_track(target_id)
+            done = self.store.peek(txn, target_id)  # what commit writes (txn ends here)
+            check = self.checks.any_check(txn, target_id)
+        # on disk now: a failing check marks, it never undoes (and writes what it found)
+        if check and self.checks.after_transition(target_id):
+            done = self.store.read_track(target_id)
         hooks.after(done)
         return done
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from conductor_nb import check_approvals
-from conductor_nb.assumption_checks import attention, failed_checks
+from conductor_nb.assumption_checks import AssumptionChecks, attention, failed_checks
 from conductor_nb.check_kinds import FAILED, HOLDS, NEEDS_KERNEL, NOT_APPROVED
 from conductor_nb.engine import Engine
 from conductor_nb.errors import InvalidInput, PathOutsideRoot
@@ -247,6 +247,39 @@ def test_resume_checks_and_a_failure_only_marks(engine, track_id, project, capsy
     assert stored(engine, track_id, aid)["status"] == "invalidated"
     assert "assumption failed: assumption-1 'config unchanged'" in capsys.readouterr().err
     assert attention(engine.assumptions(track_id)) == "assumption failed: config unchanged"
+
+
+def test_resume_runs_checks_only_where_an_assumption_has_one(
+    engine, track_id, project, monkeypatch, capsys
+) -> None:
+    """A resume looks for checks inside its own transaction: with none (no assumption,
+    or none with a check) nothing runs after it; with one, the checks run; a damaged
+    assumptions.json never stops the resume and is reported after it."""
+    ran: list[str] = []
+    real = AssumptionChecks.after_transition
+
+    def counting(checks, checked_id):
+        ran.append(checked_id)
+        return real(checks, checked_id)
+
+    monkeypatch.setattr(AssumptionChecks, "after_transition", counting)
+    for prepare, expected in (
+        (lambda: None, []),
+        (lambda: engine.assume(track_id, "no check here"), []),
+        (lambda: assume(engine, track_id, "a there", "file", "a.txt"), [track_id]),
+    ):
+        (project / "a.txt").write_text("a")
+        prepare()
+        engine.transition(track_id, "pause")
+        ran.clear()
+        assert engine.transition(track_id, "resume")["status"] == "active"
+        assert ran == expected
+    engine.update(track_id, "checkpoint_frequency", "never")  # (a resume restores its pause's)
+    engine.transition(track_id, "pause")
+    engine.tree.track_file(track_id, "context", "assumptions.json").write_text("{damaged")
+    capsys.readouterr()
+    assert engine.transition(track_id, "resume")["status"] == "active"
+    assert f"assumptions of {track_id} not checked" in capsys.readouterr().err
 
 
 def test_switch_checks_the_track_switched_to(engine, track_id) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -416,6 +417,75 @@ def test_our_lock_file_holds_our_pid_while_we_write(root: Path) -> None:
     assert not _interop(root).exists()
     engine.transition("Inside", "ready")
     assert not _interop(root).exists()
+    assert _leftovers(root) == []
+
+
+def test_our_lock_file_is_fresh_whenever_it_is_taken(root: Path) -> None:
+    """The original tool deletes a lock file whose mtime is more than 30 s old: ours is
+    fresh each time it is taken, with this take's timestamp, though the file it is made
+    from (the OS lock's, linked into place) was last written long ago."""
+    engine = Engine(root, lock_timeout=0.3)
+    engine.create("First track")
+    holder = _tracks_dir(root) / ".conductor.lock"
+    long_ago = time.time() - 3600
+    os.utime(holder, (long_ago, long_ago))
+    with engine.tree.lock:
+        lock = _interop(root)
+        assert time.time() - lock.stat().st_mtime < 20
+        held = json.loads(lock.read_bytes())
+        stamp = datetime.fromisoformat(held["timestamp"].replace("Z", "+00:00"))
+        assert abs(time.time() - stamp.timestamp()) < 20
+        assert lock.read_bytes() == json.dumps(held, separators=(",", ":")).encode()
+    assert not _interop(root).exists() and holder.exists()
+
+
+def test_a_lock_file_put_in_place_of_ours_is_left_alone(root: Path, sleeper: int) -> None:
+    """If the original tool took our lock file for stale and made its own while we held
+    the lock, our release leaves its file alone (it is not ours to delete)."""
+    engine = Engine(root, lock_timeout=0.3)
+    engine.create("First track")
+    with engine.tree.lock:
+        _interop(root).unlink()
+        theirs = _write_lock(root, sleeper)
+    assert _interop(root).read_bytes() == theirs
+
+
+def test_without_hard_links_the_lock_file_is_created(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without hard links the lock file is created exclusively and
+    written, as the original tool does, and removed on release."""
+    engine = Engine(root, lock_timeout=0.3)
+    engine.create("First track")
+
+    def no_links(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with engine.tree.lock:
+        assert json.loads(_interop(root).read_bytes())["pid"] == os.getpid()
+        assert _interop(root).stat().st_nlink == 1
+    engine.transition("First track", "ready")
+    assert not _interop(root).exists()
+    assert engine.entry("First track")["status"] == "ready"
+    assert _leftovers(root) == []
+
+
+def test_a_killed_holder_does_not_block_the_next_writer(root: Path) -> None:
+    """A writer killed (SIGKILL) while it holds the lock leaves its lock file behind; the
+    next writer finds its pid dead and goes on at once."""
+    engine = Engine(root)
+    engine.create("Before the kill")
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(root)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as holder:
+        assert holder.stdout.readline().strip() == b"held"
+        holder.kill()
+        holder.wait(PATIENCE)
+    assert json.loads(_interop(root).read_bytes())["pid"] == holder.pid
+    after = Engine(root, lock_timeout=1)
+    after.create("After the kill")
+    assert sorted(e["name"] for e in after.list()) == ["After the kill", "Before the kill"]
     assert _leftovers(root) == []
 
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conductor_nb.store import jsontext
+from conductor_nb.store.files import strict_loads
 from conductor_nb.store.jsontext import Reencoder, dumps_indented
 
 
@@ -125,17 +126,46 @@ def _edit(doc: dict, how: str, key: str, value: object) -> None:
             doc[key][0] = {k: float(v) if type(v) is int else v for k, v in first.items()}
 
 
+def _shape(value: object) -> object:
+    """A value with its types and key order spelled out: ``==`` with them (1, 1.0 and
+    True are equal; {"a", "b"} and {"b", "a"} too)."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _shape(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_shape(item) for item in value])
+    return (type(value).__name__, repr(value))
+
+
+def _read_back(reencoder: Reencoder, key: str, text: str) -> object:
+    """What ``loads`` gives for the text just written, checked against strict decoding:
+    the same values of the same types in the same order; None where decoding fails (or
+    where the text was written whole, by ``json.dumps``: nothing kept to rebuild from)."""
+    found = reencoder.loads(key, text, strict_loads)
+    try:
+        expected = strict_loads(text)
+    except ValueError:  # NaN, Infinity: the caller's own decoding says what is wrong
+        assert found is None
+        return None
+    assert found is None or _shape(found) == _shape(expected)
+    assert reencoder.loads(key, text + " ", strict_loads) is None  # another text: not known
+    return found
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(KEYS, VALUES, max_size=5), EDITS)
 def test_a_document_written_again_is_written_as_json_dumps_writes_it(start, edits) -> None:
+    """... and read back as json.loads reads it."""
     reencoder = Reencoder(keep=2)
     doc = {"history": [{"to": "active", "at": None}], "count": 1, **start}
-    assert reencoder.dumps("track.json", doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    text = reencoder.dumps("track.json", doc)
+    assert text == json.dumps(doc, indent=2, ensure_ascii=False)
+    _read_back(reencoder, "track.json", text)
     for how, key, value in edits:
         _edit(doc, how, key, value)
         reencoder.dumps("other.json", {"count": value})  # another file between two writes
-        expected = json.dumps(doc, indent=2, ensure_ascii=False)
-        assert reencoder.dumps("track.json", doc) == expected
+        text = reencoder.dumps("track.json", doc)
+        assert text == json.dumps(doc, indent=2, ensure_ascii=False)
+        _read_back(reencoder, "track.json", text)
 
 
 def test_a_grown_history_keeps_the_text_of_its_old_events(monkeypatch) -> None:
@@ -189,8 +219,31 @@ def test_a_history_grown_and_edited_in_place_is_written_as_json_dumps_writes_it(
                 history[at] = dict(reversed(list(event.items())))
             else:  # the same values, as json.dumps writes them differently
                 history[at] = {k: float(v) if type(v) is int else v for k, v in event.items()}
-        expected = json.dumps(doc, indent=2, ensure_ascii=False)
-        assert reencoder.dumps("track.json", doc) == expected
+        text = reencoder.dumps("track.json", doc)
+        assert text == json.dumps(doc, indent=2, ensure_ascii=False)
+        read = _read_back(reencoder, "track.json", text)
+        assert read is not None
+        read["history"][0]["to"] = "changed by its reader"  # a reader's copy is its own
+        read["history"].append({"to": "added by its reader"})
+        _read_back(reencoder, "track.json", text)
+
+
+def test_a_track_read_back_after_its_save_is_not_decoded_again(monkeypatch) -> None:
+    """Reading back what was just written copies the kept history rather than decoding
+    the text again: only the other members are decoded."""
+    reencoder = Reencoder()
+    doc = {"status": "active", "history": [{"to": "active", "at": f"t{k}"} for k in range(60)]}
+    for k in range(60, 63):  # grown: its events are known
+        doc["history"].append({"to": "paused", "at": f"t{k}"})
+        text = reencoder.dumps("track.json", doc)
+    decoded: list[str] = []
+
+    def decode(text: str) -> object:
+        decoded.append(text)
+        return strict_loads(text)
+
+    assert reencoder.loads("track.json", text, decode) == json.loads(text)
+    assert decoded == ['{"status":"active"}']
 
 
 def test_a_grown_flat_history_is_not_encoded_again(monkeypatch) -> None:

@@ -5,6 +5,7 @@ one active track at a time; switch is all or nothing; durations come from the hi
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +14,7 @@ import pytest
 from conductor_nb import lifecycle
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
-from conductor_nb.store import files
-from conductor_nb.store.wal import WriteAheadLog
+from conductor_nb.store import files, wal
 from conductor_nb.tracks import iso
 from conductor_nb.trackstore import TrackStore
 from conductor_nb.vocab import TrackStatus as S
@@ -377,22 +377,22 @@ def test_switch_commit_failing_at_any_write_is_all_or_nothing(
     switched, never one of each, and validate() finds nothing."""
     engine, source, target = _switch_setup(tmp_path / "reference")
     before = _snapshot(engine.root)
-    real_write, real_append = files.atomic_write, WriteAheadLog._append
+    real_write, real_append = files.atomic_write, wal._append_to
     calls: list[str] = []
 
     def counting_write(path, content, **kwargs):
         calls.append(path.name)
         return real_write(path, content, **kwargs)
 
-    def counting_append(log, frame, **kwargs):
-        calls.append(f"{log.path.name} ({'sync' if kwargs['sync'] else 'no sync'})")
-        return real_append(log, frame, **kwargs)
+    def counting_append(fd, frame, **kwargs):
+        calls.append(f"{wal.LOG_NAME} ({'sync' if kwargs['sync'] else 'no sync'})")
+        return real_append(fd, frame, **kwargs)
 
     monkeypatch.setattr(files, "atomic_write", counting_write)
-    monkeypatch.setattr(WriteAheadLog, "_append", counting_append)
+    monkeypatch.setattr(wal, "_append_to", counting_append)
     engine.switch(target)
     monkeypatch.setattr(files, "atomic_write", real_write)
-    monkeypatch.setattr(WriteAheadLog, "_append", real_append)
+    monkeypatch.setattr(wal, "_append_to", real_append)
     switched = _snapshot(engine.root)
     assert switched != before
     assert len(calls) >= 4  # the commit record or journal, registry, two track.json files
@@ -414,11 +414,11 @@ def test_switch_commit_failing_at_any_write_is_all_or_nothing(
             return call
 
         monkeypatch.setattr(files, "atomic_write", failing(real_write))
-        monkeypatch.setattr(WriteAheadLog, "_append", failing(real_append))
+        monkeypatch.setattr(wal, "_append_to", failing(real_append))
         with pytest.raises(OSError, match="No space left"):
             engine.switch(target)
         monkeypatch.setattr(files, "atomic_write", real_write)
-        monkeypatch.setattr(WriteAheadLog, "_append", real_append)
+        monkeypatch.setattr(wal, "_append_to", real_append)
 
         fresh = Engine(root, actor=ACTOR)
         fresh.tree.registry.invalidate()
@@ -501,6 +501,47 @@ def test_durations_exclude_pauses(root: Path) -> None:
     metrics = engine.track(track_id)["metrics"]
     assert (metrics["active_duration_ms"], metrics["total_duration_ms"]) == (3 * hour, 4 * hour)
     assert metrics["pause_count"] == 1
+
+
+def test_a_transition_reads_its_track_once_and_does_not_decode_what_it_wrote(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction reads a file from disk once (the write-ahead log's fingerprint of
+    what a write replaces comes from that read), and a track.json this process wrote is
+    rebuilt from what its write kept rather than decoded again; what a transition
+    returns is still exactly the file as written."""
+    track_id = engine.create("Read once", goal="g")["track_id"]
+    engine.update(track_id, "checkpoint_frequency", "never")
+    engine.transition(track_id, "activate")
+    engine.transition(track_id, "pause")  # written twice here: its history is known
+    path = engine.store.tree.track_file(track_id, "track.json")
+    opened: list[int] = []
+    fingerprinted: list[str] = []
+    decoded: list[str] = []
+    real_open, real_fingerprint, real_parse = os.open, wal._fingerprint, files.parse_json
+
+    def counting_open(name, flags, *args, **kwargs):
+        if os.fspath(name) == os.fspath(path):
+            opened.append(flags)
+        return real_open(name, flags, *args, **kwargs)
+
+    def counting_fingerprint(name):
+        fingerprinted.append(os.fspath(name))
+        return real_fingerprint(name)
+
+    def counting_parse(raw, name, **kwargs):
+        decoded.append(os.fspath(name))
+        return real_parse(raw, name, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    monkeypatch.setattr(wal, "_fingerprint", counting_fingerprint)
+    monkeypatch.setattr(files, "parse_json", counting_parse)
+    done = engine.transition(track_id, "resume")
+    assert opened == [os.O_RDONLY]
+    assert os.fspath(path) not in fingerprinted + decoded
+    assert done == json.loads(path.read_bytes())
+    engine.store.tree.registry.invalidate()
+    assert engine.track(track_id)["history"] == done["history"]
 
 
 @pytest.mark.parametrize("frequency", ["never", "hourly"])

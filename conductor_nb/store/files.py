@@ -32,9 +32,11 @@ __all__ = [
     "make_dirs",
     "parse_json",
     "read_json",
+    "read_raw",
     "remove_quietly",
     "require",
     "sha256_hex",
+    "strict_loads",
     "sync_all",
 ]
 
@@ -178,14 +180,36 @@ def read_json(
     """Parse ``path``; a missing file returns ``default`` (or raises), anything unusable
     (see ``parse_json``) raises CorruptFile naming the file and ``fix``."""
     try:
-        raw = path.read_bytes()
+        raw = read_raw(path, fix=fix)
     except FileNotFoundError:
         if default is FileNotFoundError:
             raise
         return default
-    except IsADirectoryError:
-        raise CorruptFile(str(path), "it is a folder, not a file", fix) from None
     return parse_json(raw, path, fix=fix, shape=shape)
+
+
+def read_raw(path: Path | str, *, fix: str, keep: list[int] | None = None) -> bytes:
+    """The bytes of ``path`` (FileNotFoundError if there is none; a folder there is a
+    CorruptFile naming ``fix``). Read with bare system calls: ``Path.read_bytes`` builds a
+    buffered file object and asks the terminal, the position and the size twice. With
+    ``keep``, the file is left open there (its descriptor appended) for the caller."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        want = os.fstat(fd).st_size + 1  # one read to the end, one to see the end
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            want = 1 << 16
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, IsADirectoryError):
+            raise CorruptFile(str(path), "it is a folder, not a file", fix) from None
+        raise
+    if keep is None:
+        os.close(fd)
+    else:
+        keep.append(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _reject_constant(name: str) -> Any:
@@ -195,6 +219,12 @@ def _reject_constant(name: str) -> Any:
 # One decoder for every file: strict UTF-8 in, NaN and Infinity refused.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _SHAPES = {dict: "an object", list: "a list"}
+
+
+def strict_loads(text: str) -> Any:
+    """``json.loads`` as every file the tool owns is decoded: NaN and Infinity refused
+    (ValueError)."""
+    return _DECODER.decode(text)
 
 
 def parse_json(raw: bytes, path: Path | str, *, fix: str, shape: type | None = None) -> Any:

@@ -127,14 +127,40 @@ class Reencoder:
     def __init__(self, keep: int = 64) -> None:
         self._keep = keep
         self._members: dict[str, dict[str, _Member]] = {}
+        self._texts: dict[str, str] = {}  # the text last written under each key
         self._lock = threading.Lock()  # one per process, shared by threads writing any root
 
     def dumps(self, key: str, value: Any) -> str:
         with self._lock:
             return self._dumps(key, value)
 
+    def loads(self, key: str, text: str, decode: Callable[[str], Any]) -> Any:
+        """``decode(text)`` when ``text`` is what ``dumps(key, ...)`` last returned (a
+        track read back after its save), rebuilt from the members kept: a list of flat
+        items is copied rather than decoded again, the other members are decoded from
+        their compact text (the same values). None when ``text`` is not that text, or the
+        members do not decode (the caller's own decoding then says why)."""
+        with self._lock:
+            members = self._members.get(key)
+            if members is None or self._texts.get(key) != text:
+                return None
+            rest = [
+                encode_basestring(name) + ":" + member.compact
+                for name, member in members.items()
+                if member.copies is None
+            ]
+            try:
+                decoded = decode("{" + ",".join(rest) + "}")
+            except (ValueError, RecursionError):
+                return None
+            return {
+                name: decoded[name] if member.copies is None else _copied(member.copies)
+                for name, member in members.items()
+            }
+
     def _dumps(self, key: str, value: Any) -> str:
         before = self._members.pop(key, {})
+        self._texts.pop(key, None)
         if type(value) is not dict or not value:
             return dumps_indented(value)
         members: dict[str, _Member] = {}
@@ -153,8 +179,11 @@ class Reencoder:
             return dumps_indented(value)  # or json.dumps' own error
         self._members[key] = members
         while len(self._members) > self._keep:
-            del self._members[next(iter(self._members))]
-        return "{\n  " + ",\n  ".join(pieces) + "\n}"
+            oldest = next(iter(self._members))
+            del self._members[oldest]
+            self._texts.pop(oldest, None)
+        text = self._texts[key] = "{\n  " + ",\n  ".join(pieces) + "\n}"
+        return text
 
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -220,6 +249,12 @@ def _grown(item: Any, before: _Member) -> _Member | None:
     return _Member(
         compact, text, count, before.copies + copies, before.keys + list(map(list, copies))
     )
+
+
+def _copied(items: list[Any]) -> list[Any]:
+    """Fresh copies of flat items (strings are immutable; dicts hold only strings and
+    nulls), for a caller that may change them."""
+    return [dict(each) if type(each) is dict else each for each in items]
 
 
 def _flat(items: list[Any]) -> bool:

@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import CorruptFile, LockTimeout, RegistryMissing
 from ..vocab import TrackStatus
 from . import files
+from .closing import close_later
 from .jsontext import dumps_indented
 from .locking import lock_for
 from .registry_index import (
@@ -507,59 +508,13 @@ class RegistryFile:
 
     def _forget(self) -> None:
         if self._fd is not None:
-            _close_later(self._fd)
+            close_later(self._fd)
         self._fd = self._signature = self._doc = None
 
     def __del__(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
-
-
-_to_close: list[int] = []
-_closing = threading.Condition()
-_closer: threading.Thread | None = None
-
-
-def _close_later(fd: int) -> None:
-    """Close ``fd`` on a background thread. The cache's fd is often the last reference
-    to a registry our own write just replaced, and closing that frees its blocks: about
-    2.5 ms at 10,000 tracks that no caller needs to wait for."""
-    global _closer
-    with _closing:
-        _to_close.append(fd)
-        if _closer is None or not _closer.is_alive():  # none yet, or lost in a fork
-            _closer = threading.Thread(target=_close_forever, name="conductor-close", daemon=True)
-            _closer.start()
-        _closing.notify()
-
-
-def _close_forever() -> None:
-    # Signals go to the threads that handle them (a SIGINT must interrupt the main
-    # thread's sleep, not land here): this thread takes none. (Imported here, off the
-    # CLI's critical path.)
-    import signal
-
-    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-    while True:
-        with _closing:
-            while not _to_close:
-                _closing.wait()
-            batch = _to_close[:]
-            del _to_close[:]
-        for fd in batch:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _forget_closer_in_child() -> None:
-    """A forked child starts with no thread: its closer is made anew (the lock may have
-    been held by the parent's)."""
-    global _closing, _closer
-    _closing, _closer = threading.Condition(), None
-
-
-os.register_at_fork(after_in_child=_forget_closer_in_child)
 
 
 def _signature(st: os.stat_result) -> tuple[int, ...]:

@@ -36,19 +36,25 @@ from pathlib import Path
 
 from ..errors import ConductorError, CorruptFile, InvalidInput
 from . import files
+from .closing import close_later
 from .jsontext import Reencoder
 from .locking import lock_for
 from .paths import check_track_id, inside, project_dir
 from .registry import RegistryDoc, RegistryFile
-from .wal import Record, WriteAheadLog, boot_id
+from .wal import Record, WriteAheadLog, boot_id, fingerprint
+
+TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["JOURNAL_NAME", "PROTOCOLS", "TMP_DIR_NAME", "Transaction", "Tree", "commit_protocol"]
 
 # The JSON files this process writes again (a track.json at each of its transitions):
-# what did not change since the last write is not encoded again.
+# what did not change since the last write is not encoded again, nor decoded when read back.
 _reencoder = Reencoder()
 
 JOURNAL_NAME = ".conductor-journal.json"
+_KEEP_OPEN = 8  # files a transaction keeps open from its reads (see ``read_disk``)
 TMP_DIR_NAME = ".conductor-tmp"
 
 _registries: dict[str, RegistryFile] = {}
@@ -147,6 +153,8 @@ class Tree:
             finally:
                 self._checked = None
                 del _current[id(self.registry)]
+                for fd in txn.kept_open:
+                    close_later(fd)
                 self._discard_if_unused(txn)
 
     def _discard_if_unused(self, txn: Transaction) -> None:
@@ -240,6 +248,34 @@ class Transaction:
         # Documents parsed for reading only, each with the pending bytes it was parsed
         # from (None: the file on disk, which nothing changes while the lock is held).
         self.peeked: dict[Path, tuple[bytes | None, object]] = {}
+        # What the files read from disk under this lock hold were (``fingerprint``; None:
+        # missing): the write-ahead log's guard for a file it replaces, taken from that read.
+        self.found_on_disk: dict[Path, list[int] | None] = {}
+        # The first few of them, still open: a commit that replaces one then does not free
+        # the old file's blocks in the caller's time (see ``closing``).
+        self.kept_open: list[int] = []
+
+    def read_disk(self, path: Path, *, fix: str) -> bytes:
+        """The bytes of ``path`` on disk (FileNotFoundError if there is none), noted for
+        the commit (nothing else changes them while the lock is held)."""
+        keep = self.kept_open if len(self.kept_open) < _KEEP_OPEN else None
+        try:
+            data = files.read_raw(path, fix=fix, keep=keep)
+        except FileNotFoundError:
+            self.found_on_disk[path] = None
+            raise
+        self.found_on_disk[path] = fingerprint(data)
+        return data
+
+    def written_before(self, path: Path, raw: bytes) -> Any:
+        """What ``raw``, read from ``path``, decodes to when it is the text this process
+        last wrote there: rebuilt from what that write kept rather than decoded again
+        (a long history is copied, not parsed: see ``Reencoder.loads``); else None."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return _reencoder.loads(str(path), text, files.strict_loads)
 
     def write(self, path: Path, content: str | bytes) -> None:
         self.deletes.discard(path)
@@ -285,6 +321,9 @@ class Transaction:
             top=top,
             registry=whole,
         )
+        for path, found in self.found_on_disk.items():  # what the log would read again
+            if path in self.writes or path in self.deletes:
+                record.before[os.path.relpath(path, base)] = found
         tree.wal.commit(record, registry_text)
         if registry_text is not None:
             tree.registry.adopt(self.registry)

@@ -56,6 +56,7 @@ __all__ = [
     "Record",
     "WriteAheadLog",
     "boot_id",
+    "fingerprint",
 ]
 
 LOG_NAME = ".conductor-wal"
@@ -137,7 +138,7 @@ class Record:
     ) -> None:
         self.writes, self.deletes = writes, deletes
         self.entries, self.top, self.registry = entries, top, registry
-        # path -> [size, crc32] of what it was before, or None: see ``_replay``
+        # path -> ``fingerprint`` of what it was before: see ``_replay``
         self.before: dict[str, list[int] | None] = {}
 
     @property
@@ -358,17 +359,22 @@ class WriteAheadLog:
         # The paths are this process's own transaction's, checked when they were made
         # (a replay, of bytes read back from disk, checks them again with ``inside``).
         for relative in record.touched:  # what each file was: a replay's guard
-            record.before[relative] = _fingerprint(self.base_dir / relative)
+            if relative not in record.before:  # not known from the transaction's reads
+                record.before[relative] = _fingerprint(self.base_dir / relative)
         if record.registry is not None:  # a rebuild or a repair: maybe over a file made by hand
             record.before[REGISTRY_NAME] = _fingerprint(self.registry_path)
-        at = self._append(_frame(_RECORD, record.encode()), sync=True)
-        if registry_text is not None:
-            self._replace(self.registry_path, registry_text)
-        for relative, data in record.writes.items():
-            self._replace(self.base_dir / relative, data)
-        for relative in record.deletes:
-            files.remove_quietly(self.base_dir / relative)
-        end = self._append(_frame(_APPLIED, _OFFSET.pack(at)), sync=False)
+        log = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            at = _append_to(log, _frame(_RECORD, record.encode()), sync=True)
+            if registry_text is not None:
+                self._replace(self.registry_path, registry_text)
+            for relative, data in record.writes.items():
+                self._replace(self.base_dir / relative, data)
+            for relative in record.deletes:
+                files.remove_quietly(self.base_dir / relative)
+            end = _append_to(log, _frame(_APPLIED, _OFFSET.pack(at)), sync=False)
+        finally:
+            os.close(log)
         if end > CHECKPOINT_BYTES:
             self.checkpoint()
         else:  # applied last, under the lock: the next needs_recovery need not read it
@@ -379,13 +385,7 @@ class WriteAheadLog:
         """Append ``frame``; returns where it starts."""
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
-            at = os.fstat(fd).st_size
-            view = memoryview(frame)
-            while view:
-                view = view[os.write(fd, view) :]
-            if sync:
-                files.fdatasync(fd)
-            return at
+            return _append_to(fd, frame, sync=sync)
         finally:
             os.close(fd)
 
@@ -454,13 +454,27 @@ class WriteAheadLog:
             self._remove()
 
 
+def _append_to(fd: int, frame: bytes, *, sync: bool) -> int:
+    """Append ``frame`` to the log open at ``fd`` (with O_APPEND); returns where it starts."""
+    at = os.fstat(fd).st_size
+    view = memoryview(frame)
+    while view:
+        view = view[os.write(fd, view) :]
+    if sync:
+        files.fdatasync(fd)
+    return at
+
+
+def fingerprint(data: bytes | None) -> list[int] | None:
+    """What a record keeps of a file it replaces: its size and crc32 (None: no file)."""
+    return None if data is None else [len(data), zlib.crc32(data)]
+
+
 def _fingerprint(path: Path) -> list[int] | None:
-    """A file's size and crc32, None when there is none."""
     try:
-        data = path.read_bytes()
+        return fingerprint(path.read_bytes())
     except FileNotFoundError:
         return None
-    return [len(data), zlib.crc32(data)]
 
 
 def _file_versions(relative: str, records: list[Record]) -> list[Any]:
