@@ -53,6 +53,27 @@ def test_a_transition_is_made_durable_by_one_fsync(project: Path) -> None:
     )
 
 
+def test_a_new_track_s_files_are_each_written_once(project: Path) -> None:
+    """A create commits files into folders that do not exist yet: they are made first,
+    so no temp file is written into a missing folder, thrown away and written again."""
+    engine = Engine(_root(project))
+    engine.create("First track", goal="g")
+    recorder = Recorder(project, Image.read(project))
+    with recorder.active():
+        track_id = engine.create("Second track", goal="g")["track_id"]
+    created = [op.path for op in recorder.ops if op.kind == "create"]
+    dropped = [op.path for op in recorder.ops if op.kind == "unlink"]
+    assert dropped == [], dropped
+    temp_files = [path for path in created if "/.conductor-tmp/" in path]
+    assert sorted(name.rsplit("/", 1)[1].split(".")[0] for name in temp_files) == [
+        "assumptions",
+        "decisions",
+        "track",
+        "track-registry",
+    ]
+    assert engine.track(track_id)["name"] == "Second track"
+
+
 def test_without_the_log_fsync_the_explorer_names_a_returned_change_lost(
     project: Path, run_seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,6 +47,7 @@ from .registry import REGISTRY_NAME, RegistryDoc, parse
 
 TYPE_CHECKING = False  # typing costs ~15 ms to import; the CLI needs it only for checkers
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 __all__ = [
@@ -366,6 +367,7 @@ class WriteAheadLog:
         log = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             at = _append_to(log, _frame(_RECORD, record.encode()), sync=True)
+            self._make_folders(record.writes)
             if registry_text is not None:
                 self._replace(self.registry_path, registry_text)
             for relative, data in record.writes.items():
@@ -388,6 +390,14 @@ class WriteAheadLog:
             return _append_to(fd, frame, sync=sync)
         finally:
             os.close(fd)
+
+    def _make_folders(self, relatives: Iterable[str]) -> None:
+        """Make the folders that files are about to be written in where missing (a new
+        track's): a replace into a missing folder would write its temp file twice."""
+        for folder in dict.fromkeys(os.path.dirname(relative) for relative in relatives):
+            full = os.path.join(self.base_dir, folder)
+            if not os.path.isdir(full):
+                os.makedirs(full, exist_ok=True)
 
     def _replace(self, path: Path, data: bytes) -> None:
         try:
