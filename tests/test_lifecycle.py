@@ -13,7 +13,12 @@ import pytest
 
 from conductor_nb import lifecycle
 from conductor_nb.engine import Engine
-from conductor_nb.errors import ActiveTrackExists, InvalidInput, InvalidTransition
+from conductor_nb.errors import (
+    ActiveTrackExists,
+    CorruptFile,
+    InvalidInput,
+    InvalidTransition,
+)
 from conductor_nb.store import files, wal
 from conductor_nb.tracks import iso
 from conductor_nb.trackstore import TrackStore
@@ -542,6 +547,21 @@ def test_a_transition_reads_its_track_once_and_does_not_decode_what_it_wrote(
     assert done == json.loads(path.read_bytes())
     engine.store.tree.registry.invalidate()
     assert engine.track(track_id)["history"] == done["history"]
+
+
+def test_a_folder_in_place_of_track_json_is_one_clear_error(engine: Engine) -> None:
+    """Read outside a transaction or inside one, a track.json that is a folder is a
+    CorruptFile naming it and what to run, and the transition changes nothing."""
+    track_id = engine.create("Folder in place", goal="g")["track_id"]
+    path = engine.store.tree.track_file(track_id, "track.json")
+    path.unlink()
+    path.mkdir()
+    before = engine.tree.registry.path.read_bytes()
+    for attempt in (lambda: engine.track(track_id), lambda: engine.transition(track_id, "ready")):
+        with pytest.raises(CorruptFile, match="is a folder, not a file") as caught:
+            attempt()
+        assert str(path) in str(caught.value) and "conductor repair" in str(caught.value)
+    assert engine.tree.registry.path.read_bytes() == before
 
 
 @pytest.mark.parametrize("frequency", ["never", "hourly"])

@@ -200,10 +200,11 @@ def read_raw(path: Path | str, *, fix: str, keep: list[int] | None = None) -> by
         while chunk := os.read(fd, want):
             chunks.append(chunk)
             want = 1 << 16
-    except BaseException as exc:
+    except IsADirectoryError:
         os.close(fd)
-        if isinstance(exc, IsADirectoryError):
-            raise CorruptFile(str(path), "it is a folder, not a file", fix) from None
+        raise CorruptFile(str(path), "it is a folder, not a file", fix) from None
+    except BaseException:
+        os.close(fd)
         raise
     if keep is None:
         os.close(fd)
