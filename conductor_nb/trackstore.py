@@ -210,14 +210,9 @@ class TrackStore:
             import json
 
             return json.loads(pending)
+        read_json = files.read_json if txn is None else txn.read_json  # once per transaction
         try:
-            if txn is None:
-                track = files.read_json(path, fix=REPAIR, shape=dict)
-            else:  # read once; not decoded again when this process wrote it as it is
-                raw = txn.read_disk(path, fix=REPAIR)
-                track = txn.written_before(path, raw)
-                if track is None:
-                    track = files.parse_json(raw, path, fix=REPAIR, shape=dict)
+            track = read_json(path, fix=REPAIR, shape=dict)
         except FileNotFoundError:
             raise CorruptFile(str(path), "the file is missing", REPAIR) from None
         for key, shape in _TRACK_SHAPES:
@@ -238,14 +233,8 @@ class TrackStore:
             import json
 
             return json.loads(pending)
-        if txn is None:
-            items = files.read_json(path, fix=REPAIR, default=[], shape=list)
-        else:
-            try:
-                raw = txn.read_disk(path, fix=REPAIR)
-            except FileNotFoundError:
-                raw = b"[]"
-            items = files.parse_json(raw, path, fix=REPAIR, shape=list)
+        read_json = files.read_json if txn is None else txn.read_json  # once per transaction
+        items = read_json(path, fix=REPAIR, default=[], shape=list)
         for number, item in enumerate(items, 1):
             files.require(item, dict, path, f"item {number}", REPAIR)
         return items

@@ -267,6 +267,22 @@ class Transaction:
         self.found_on_disk[path] = fingerprint(data)
         return data
 
+    def read_json(
+        self, path: Path, *, fix: str, default: Any = FileNotFoundError, shape: type | None = None
+    ) -> Any:
+        """``files.read_json`` through ``read_disk``; a file this process wrote as it is
+        now is not decoded again (see ``written_before``)."""
+        try:
+            raw = self.read_disk(path, fix=fix)
+        except FileNotFoundError:
+            if default is FileNotFoundError:
+                raise
+            return default
+        value = self.written_before(path, raw)
+        if value is None or (shape is not None and not isinstance(value, shape)):
+            value = files.parse_json(raw, path, fix=fix, shape=shape)
+        return value
+
     def written_before(self, path: Path, raw: bytes) -> Any:
         """What ``raw``, read from ``path``, decodes to when it is the text this process
         last wrote there: rebuilt from what that write kept rather than decoded again
