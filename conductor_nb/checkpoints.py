@@ -552,7 +552,7 @@ class _BlobWriter:
         if len(packed) <= LOGGED_BLOB_BYTES and commit_protocol() == "wal":
             self.txn.write(blob, packed)  # made durable by the commit's one log sync
             return len(packed)
-        blob.parent.mkdir(parents=True, exist_ok=True)
+        files.make_dirs(blob.parent)  # a first checkpoint's folders survive a power cut too
         files.atomic_write(blob, packed, tmp_dir=self.tree.tmp_dir, sync_dir=False)
         self.unsynced.add(blob.parent)
         return len(packed)

@@ -97,13 +97,10 @@ class Editing:
             folder = self.tree.track_dir(track_id)
             txn.write(folder / "context" / "decisions.json", "[]")
             txn.write(folder / "context" / "assumptions.json", "[]")
+            # The original tool also made empty context/artifacts/, workflows/ and
+            # checkpoints/ here, which it never uses; ours are made when first written,
+            # as git keeps them, saving three inode allocations on every create.
             self.store.save(txn, track, touch=False)
-
-            def make_folders() -> None:
-                for sub in ("context/artifacts", "workflows", "checkpoints"):
-                    (folder / sub).mkdir(parents=True, exist_ok=True)
-
-            txn.after_commit.append(make_folders)
         hooks.after(track)
         return track
 

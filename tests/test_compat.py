@@ -463,3 +463,37 @@ def test_run_folders_named_as_the_original_tool_names_them(engine: Engine) -> No
     assert new["run_id"] == "run-002-second"
     frame = analytics.load(engine.root, cache=False).runs()
     assert sorted(frame["run_id"]) == ["run-001", "run-002-second"]
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_new_track_has_the_files_of_one_the_original_tool_made(engine: Engine) -> None:
+    """A created track holds what a track in the original tool's tree holds (track.json
+    and the two context lists, both ``[]``), and no empty folder; the folders appear when
+    something is written in them: an artifact, a run, a checkpoint."""
+    original = _files_under(_track_path(FIXTURE / "conductor", "T1").parent)
+    track_id = engine.create("Fresh track", goal="g")["track_id"]
+    folder = engine.tree.track_dir(track_id)
+    assert (
+        _files_under(folder)
+        == original
+        == [
+            "context",
+            "context/assumptions.json",
+            "context/decisions.json",
+            "track.json",
+        ]
+    )
+    for name in ("decisions.json", "assumptions.json"):
+        assert (folder / "context" / name).read_text() == "[]"
+
+    engine.transition(track_id, "activate")
+    engine.add_artifact(track_id, "notes.md", data="# notes")
+    engine.create_run(track_id, "first")
+    engine.create_checkpoint(track_id, reason="the folders are made when needed")
+    made = _files_under(folder)
+    for path in ("context/artifacts/notes.md", "checkpoints/checkpoint-001.json"):
+        assert path in made
+    assert any(p.startswith("workflows/run-001-first/") for p in made)
