@@ -70,6 +70,39 @@ def test_a_cli_write_leaves_an_index_and_the_next_command_reads_through_it(tmp_p
     assert not index_path(root / "tracks").exists()  # a reader leaves none behind
 
 
+def test_the_index_is_rewritten_in_place_and_a_shorter_one_is_read(root: Path):
+    """Written over the last one (no temp file: a cache whose checksum rejects a torn
+    one), cut to its new length: a shorter index after a longer one is read whole."""
+    path = index_path(root / "tracks")
+    inode, longer = path.stat().st_ino, path.stat().st_size
+    engine = _fresh(root)
+    engine.update("Epsilon", "name", "Eps")  # names shorter by four characters
+    engine.tree.registry.write_index()
+    assert path.stat().st_ino == inode
+    assert path.stat().st_size < longer
+    fresh = _fresh(root)
+    assert isinstance(fresh.registry().tracks, IndexedTracks)
+    assert fresh.registry().ids_named("Eps") == engine.registry().ids_named("Eps") != []
+    assert fresh.registry().ids_named("Epsilon") == []
+
+
+def test_a_torn_index_is_ignored(root: Path):
+    """What a reader sees while the index is written, or a power cut leaves: the new
+    text's start over the old text's rest."""
+    path = index_path(root / "tracks")
+    old = path.read_bytes()
+    engine = _fresh(root)
+    engine.create("Eta", goal="g")
+    engine.tree.registry.write_index()
+    new = path.read_bytes()
+    assert len(new) > len(old)
+    for cut in (len(old) // 3, len(old) // 2, len(old) - 1):
+        path.write_bytes(new[:cut] + old[cut:])
+        fresh = _fresh(root)
+        assert not isinstance(fresh.registry().tracks, IndexedTracks)
+        assert "Eta" in [e["name"] for e in fresh.list()]
+
+
 def test_reading_one_track_decodes_one_entry(root: Path):
     engine = _fresh(root)
     tracks = engine.registry().tracks

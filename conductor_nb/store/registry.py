@@ -52,7 +52,6 @@ __all__ = ["REBUILD", "REGISTRY_NAME", "RegistryDoc", "RegistryFile", "parse", "
 
 REGISTRY_NAME = "track-registry.json"
 REBUILD = "conductor rebuild"
-TMP_FOLDER = ".conductor-tmp"  # the store's temp folder (see tree), emptied by recovery
 
 
 def _indent(text: str, spaces: str) -> str:
@@ -75,6 +74,10 @@ class _TextBuffers:
 
     def join(self, pieces: list[bytes | memoryview]) -> bytes | bytearray:
         buffer = self._pair[0]
+        if not buffer:  # this buffer's first text: one copy (growing it zeroes it first)
+            buffer = self._pair[0] = bytearray().join(pieces)
+            self._pair.reverse()
+            return buffer
         total = sum(map(len, pieces))
         try:
             if len(buffer) < total:
@@ -498,7 +501,7 @@ class RegistryFile:
             return
         try:
             if _signature(os.stat(self.path)) == signature:  # nobody wrote it meanwhile
-                write_index(index_path(self.tracks_dir), index, self.tracks_dir / TMP_FOLDER)
+                write_index(index_path(self.tracks_dir), index)
         finally:
             lock.release()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import marshal
+import os
 import sys
 import zlib
 from collections.abc import Iterator, MutableMapping
@@ -101,12 +102,24 @@ def _consistent(index: Index) -> bool:
     )
 
 
-def write_index(path: Path, index: Index, tmp_dir: Path) -> None:
-    """Replace the index (unsynced: a cache); the caller holds the root's lock."""
+def write_index(path: Path, index: Index) -> None:
+    """Write the index over the last one, in place and unsynced; the caller holds the
+    root's lock. The header and checksum make a torn one (read while it is written, or
+    left by a power cut) an ignored one, so it needs no temp file and rename: those
+    allocate an inode and free one on every write, the dearest part of a write on a file
+    system that freed many inodes lately."""
     fields = (index.ids, index.statuses, index.names, index.parents)
     body = marshal.dumps((index.signature, index.span, *fields))
+    data = memoryview(_MAGIC + _crc(body) + body)
     path.parent.mkdir(exist_ok=True)
-    files.atomic_write(path, _MAGIC + _crc(body) + body, tmp_dir=tmp_dir, sync=False)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        written = 0
+        while written < len(data):
+            written += os.pwrite(fd, data[written:], written)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
 
 
 def _crc(body: bytes) -> bytes:
