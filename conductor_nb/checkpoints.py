@@ -476,8 +476,9 @@ class _BlobWriter:
         self.tree, self.folder, self.txn = tree, folder, txn
         self.cache_path = folder / "stat-cache.json"
         self.index_path = folder / "blobs" / "index.json"
-        self.cache = _json_object(self.cache_path)
-        self.index = _json_object(self.index_path)
+        self.cache, cache_text = _cache_file(self.cache_path)
+        self.index, index_text = _cache_file(self.index_path)
+        self.texts_on_disk = {self.cache_path: cache_text, self.index_path: index_text}
         self.new_cache: dict[str, list[Any]] = {}
         self.now = time.time()
         self.compressor = None
@@ -522,8 +523,13 @@ class _BlobWriter:
         return entries, new_bytes
 
     def save_caches(self) -> None:
-        self.txn.write(self.cache_path, json.dumps(self.new_cache))
-        self.txn.write(self.index_path, json.dumps(self.index))
+        """Write the caches that changed: a checkpoint of files all too new to cache (a
+        new track's first) writes no stat cache, where a file would cost an inode, the
+        dearest part of a small write."""
+        for path, value in ((self.cache_path, self.new_cache), (self.index_path, self.index)):
+            text = json.dumps(value)
+            if text != self.texts_on_disk[path]:
+                self.txn.write(path, text)
 
     def _content(self, relative: str, path: Path) -> tuple[bytes | None, str, int]:
         """(bytes if read, sha256, size) of a file, from the stat cache when it still
@@ -560,7 +566,14 @@ class _BlobWriter:
 
 def _json_object(path: Path) -> dict[str, Any]:
     """A cache file's object, or an empty one when it is missing or not an object."""
+    return _cache_file(path)[0]
+
+
+def _cache_file(path: Path) -> tuple[dict[str, Any], str | None]:
+    """A cache file's object and its text as written back unchanged: ``{}`` when the file
+    is missing, None when it is damaged or not an object (then it is rebuilt)."""
     try:
-        return files.read_json(path, fix="delete it", default={}, shape=dict)
-    except CorruptFile:  # a cache: a damaged one is rebuilt
-        return {}
+        found = files.read_json(path, fix="delete it", default=None, shape=dict)
+    except CorruptFile:
+        return {}, None
+    return ({}, "{}") if found is None else (found, json.dumps(found))

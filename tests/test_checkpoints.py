@@ -107,6 +107,26 @@ def test_unchanged_content_is_stored_once(root: Path) -> None:
     assert manifest["checksum"].startswith("sha256:")
 
 
+def test_a_cache_is_written_only_when_it_changes(root: Path, monkeypatch) -> None:
+    """Files all too new to trust their stat (a new track's) leave no stat cache to
+    write; older ones are cached; a damaged cache is rewritten."""
+    from conductor_nb import checkpoints
+
+    engine, track_id, track_dir = _new_track(root)
+    cache = track_dir / "checkpoints" / "stat-cache.json"
+    engine.create_checkpoint(track_id)
+    assert not cache.exists()
+    assert (track_dir / "checkpoints" / "blobs" / "index.json").is_file()
+    monkeypatch.setattr(checkpoints, "RACY_SECONDS", -1.0)  # every file old enough
+    engine.create_checkpoint(track_id)
+    cached = json.loads(cache.read_bytes())
+    assert "context/decisions.json" in cached
+    monkeypatch.setattr(checkpoints, "RACY_SECONDS", 1e9)  # none: the cache empties
+    cache.write_text("{not json")
+    engine.create_checkpoint(track_id)
+    assert json.loads(cache.read_bytes()) == {}
+
+
 def test_every_flipped_byte_of_blob_or_manifest_is_caught(root: Path) -> None:
     """A single flipped byte anywhere in any blob or in the manifest fails verify, names
     the damaged file, and makes restore refuse."""
