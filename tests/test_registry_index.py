@@ -19,7 +19,7 @@ import pytest
 
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ConductorError, DuplicateName
-from conductor_nb.store.registry_index import IndexedTracks, index_path
+from conductor_nb.store.registry_index import SEP, IndexedTracks, index_path
 
 NAMES = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"]
 
@@ -238,18 +238,41 @@ def test_an_index_with_a_good_checksum_but_foreign_content_is_ignored(root: Path
     path = index_path(root / "tracks")
     raw = path.read_bytes()
     magic = raw[: raw.index(b"\n") + 1]
-    signature, span, ids, statuses, names, parents = marshal.loads(raw[len(magic) + 4 :])
+    signature, span, count, ids, statuses, names, parents = marshal.loads(raw[len(magic) + 4 :])
+    assert count == len(NAMES) and ids.count(SEP) == count - 1 and list(parents.values())
+    beta = ids.split(SEP)[1]
     for fields in (
-        (signature, span, [1, *ids[1:]], statuses, names, parents),  # an id that is a number
-        (signature, span, ids, statuses[:-1], names, parents),  # lists of other lengths
-        (signature, span, ids, statuses, names, [0] * len(ids)),
-        (signature, span, ids, statuses, names),  # a field missing
+        (signature, span, str(count), ids, statuses, names, parents),  # a count that is text
+        (signature, span, count + 1, ids, statuses, names, parents),  # more than there are
+        (signature, span, count, ids, statuses + SEP + "draft", names, parents),
+        (signature, span, count, ids, statuses, names.split(SEP), parents),  # not one text
+        (signature, span, count, ids.replace(beta, ids.split(SEP)[0]), statuses, names, parents),
+        (signature, span, count, ids, statuses, names, {"track-unknown": beta}),
+        (signature, span, count, ids, statuses, names, {beta: 7}),
+        (signature, span, count, ids, statuses, names),  # a field missing
     ):
         body = marshal.dumps(fields)
         path.write_bytes(magic + zlib.crc32(body).to_bytes(4, "big") + body)
         engine = _fresh(root)
-        assert not isinstance(engine.registry().tracks, IndexedTracks)
+        assert not isinstance(engine.registry().tracks, IndexedTracks), fields
         assert engine.resolve("Beta")
+
+
+def test_no_index_is_written_for_a_name_holding_its_separator(root: Path):
+    """A name with the index's separator (a NUL, only by hand): no index, a full read."""
+    registry_path = root / "tracks" / "track-registry.json"
+    doc = _full_read(root)
+    first = next(iter(doc["tracks"]))
+    doc["tracks"][first]["name"] = "nul\u0000inside"
+    registry_path.write_text(json.dumps(doc, indent=2))
+    engine = _fresh(root)
+    engine.registry()
+    before = index_path(root / "tracks").read_bytes()
+    engine.tree.registry.write_index()
+    assert index_path(root / "tracks").read_bytes() == before  # left as it was: stale
+    fresh = _fresh(root)
+    assert not isinstance(fresh.registry().tracks, IndexedTracks)
+    assert fresh.registry().ids_named("nul\x00inside") == [first]
 
 
 def test_names_and_statuses_from_the_index_answer_as_a_full_read_does(root: Path):

@@ -362,11 +362,11 @@ class RegistryDoc:
                 return None
         tracks = self.tracks
         if isinstance(tracks, IndexedTracks):
-            return Index(signature, span, *tracks.fields())
+            return Index(signature, span, *tracks.index_fields())
         statuses = [text_of(entry.get("status")) for entry in tracks.values()]
         names = [str(entry.get("name")) for entry in tracks.values()]
         parents = [parent_text(entry) for entry in tracks.values()]
-        return Index(signature, span, list(tracks), statuses, names, parents)
+        return Index.of(signature, span, list(tracks), statuses, names, parents)
 
     def _fragment(self, track_id: str) -> bytes:
         entry = _indent(_encode(self.tracks[track_id]), "    ")
@@ -406,7 +406,7 @@ def from_index(raw: bytes, index: Index, path: Path) -> RegistryDoc | None:
         return None
     doc["tracks"] = IndexedTracks(raw, index, path)
     registry = RegistryDoc(doc)
-    registry._source, registry._source_count = raw, len(index.ids)
+    registry._source, registry._source_count = raw, len(index.statuses)
     registry._source_span = index.span
     return registry
 

@@ -1,11 +1,12 @@
 """The registry's index: what a command needs of 10,000 entries without decoding them.
 
-A process that read or wrote the registry leaves, when it exits, a small index of it in
+A process that wrote the registry leaves, when it exits, a small index of it in
 ``tracks/.conductor-cache/registry-index``: the file's stat signature, where its tracks
-object lies, and each entry's id, status and name in order. The next process whose
-registry still has that signature (the same inode, size, mtime and ctime: nobody has
-written it since, for every writer replaces it by rename and a change in place moves
-its mtime) takes the ids, statuses and names from the index and decodes an entry only
+object lies, each entry's id, status and name in order (each list one string, joined by
+``SEP``: marshal reads three strings far faster than 30,000), and the parents set. The
+next process whose registry still has that signature (the same inode, size, mtime and
+ctime: nobody has written it since, for every writer replaces it by rename and a change
+in place moves its mtime) takes the ids, statuses and names from the index and decodes an entry only
 when it reads it: ``show`` of one track or a ``pause`` decode one entry, not 10,000.
 The text was written by this code, so it is known to be valid and laid out as the
 original tool lays it out (what splicing needs). A registry with any other signature
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INDEX_NAME",
+    "SEP",
     "Index",
     "IndexedTracks",
     "entry_span",
@@ -52,20 +54,52 @@ __all__ = [
 INDEX_NAME = "registry-index"
 CACHE_FOLDER = ".conductor-cache"
 # marshal's format is the interpreter's: another version's index is not read
-_MAGIC = f"conductor registry index 2 py{sys.version_info[0]}.{sys.version_info[1]}\n".encode()
+_MAGIC = f"conductor registry index 3 py{sys.version_info[0]}.{sys.version_info[1]}\n".encode()
 _REBUILD = "conductor rebuild"
 
 
 class Index:
-    """What an index file holds."""
+    """What an index holds: each entry's status by id (in the registry's order), the
+    names joined by ``SEP`` (split only when a name is looked up: a create checks one
+    name, a listing none), and the parents that are text."""
 
-    def __init__(self, signature, span, ids, statuses, names, parents) -> None:
-        self.signature: tuple[int, ...] = tuple(signature)
-        self.span: tuple[int, int] = (int(span[0]), int(span[1]))
-        self.ids: list[str] = ids
-        self.statuses: list[str] = statuses  # as text, the way the status index keys them
-        self.names: list[str] = names  # as text
-        self.parents: list[str | None] = parents  # parent_track when it is text
+    def __init__(
+        self,
+        signature: tuple[int, ...],
+        span: tuple[int, int],
+        statuses: dict[str, str],
+        names: str,
+        parents: dict[str, str],
+    ) -> None:
+        self.signature = tuple(signature)
+        self.span = (int(span[0]), int(span[1]))
+        self.statuses = statuses
+        self.names = names
+        self.parents = parents
+
+    @classmethod
+    def of(
+        cls,
+        signature: tuple[int, ...],
+        span: tuple[int, int],
+        ids: list[str],
+        statuses: list[str],
+        names: list[str],
+        parents: list[str | None],
+    ) -> Index:
+        """The index of these fields, in the registry's order."""
+        return cls(
+            signature,
+            span,
+            dict(zip(ids, statuses, strict=True)),
+            SEP.join(names),
+            {tid: parent for tid, parent in zip(ids, parents, strict=True) if parent is not None},
+        )
+
+
+# Joins the names in an index file (and the ids and statuses): marshal makes one string
+# of each list far faster than it makes thousands. Never in a name this code indexes.
+SEP = "\x00"
 
 
 def index_path(tracks_dir: Path) -> Path:
@@ -82,24 +116,29 @@ def read_index(path: Path, signature: tuple[int, ...]) -> Index | None:
     if not raw.startswith(_MAGIC) or raw[len(_MAGIC) : len(_MAGIC) + 4] != _crc(body):
         return None
     try:
-        fields = marshal.loads(body)
-        index = Index(*fields)
+        index = _decoded(*marshal.loads(body))
     except (ValueError, EOFError, TypeError, IndexError):
         return None
-    if index.signature != signature or not _consistent(index):
+    if index is None or index.signature != signature:
         return None
     return index
 
 
-def _consistent(index: Index) -> bool:
-    lists = (index.ids, index.statuses, index.names, index.parents)
-    if not all(type(each) is list for each in lists) or len({len(each) for each in lists}) != 1:
-        return False
-    text, maybe_text = {str}, {str, type(None)}  # what this code writes, and nothing else
-    return (
-        all(set(map(type, each)) <= text for each in lists[:3])
-        and set(map(type, index.parents)) <= maybe_text
-    )
+def _decoded(signature, span, count, ids, statuses, names, parents) -> Index | None:
+    """The index of a file's fields, checked: they are what this code writes, or None."""
+    texts = (ids, statuses, names)
+    if type(count) is not int or not all(type(each) is str for each in texts):
+        return None
+    if count == 0:
+        return Index(signature, span, {}, "", {}) if texts == ("", "", "") else None
+    if any(each.count(SEP) != count - 1 for each in texts) or type(parents) is not dict:
+        return None
+    by_id = dict(zip(ids.split(SEP), statuses.split(SEP), strict=True))
+    if len(by_id) != count or not all(
+        type(parent) is str and track_id in by_id for track_id, parent in parents.items()
+    ):
+        return None
+    return Index(signature, span, by_id, names, parents)
 
 
 def write_index(path: Path, index: Index) -> None:
@@ -108,8 +147,11 @@ def write_index(path: Path, index: Index) -> None:
     left by a power cut) an ignored one, so it needs no temp file and rename: those
     allocate an inode and free one on every write, the dearest part of a write on a file
     system that freed many inodes lately."""
-    fields = (index.ids, index.statuses, index.names, index.parents)
-    body = marshal.dumps((index.signature, index.span, *fields))
+    statuses = index.statuses
+    texts = (SEP.join(statuses), SEP.join(statuses.values()), index.names)
+    if any(text.count(SEP) != max(len(statuses) - 1, 0) for text in texts):
+        return  # a text holds SEP (never one this code makes): no index, a full read
+    body = marshal.dumps((index.signature, index.span, len(statuses), *texts, index.parents))
     data = memoryview(_MAGIC + _crc(body) + body)
     path.parent.mkdir(exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -140,10 +182,10 @@ class IndexedTracks(MutableMapping):
         self.source = source
         self.span = index.span
         self.path = path
-        self.statuses = dict(zip(index.ids, index.statuses, strict=True))
-        # names and parents stay lists in id order (a command reads one or none of them)
-        # until one is looked up by id or an entry changes
-        self._name_list, self._parent_list = index.names, index.parents
+        self.statuses = index.statuses
+        # names stay one text and parents the few that are set (a command reads one name
+        # or none) until one is looked up by id or an entry changes
+        self._names_text, self._parents_set = index.names, index.parents
         self._names: dict[str, str] | None = None
         self._parents: dict[str, str | None] | None = None
         self._entries: dict[str, dict[str, Any]] = {}
@@ -155,23 +197,26 @@ class IndexedTracks(MutableMapping):
     def names(self) -> dict[str, str]:
         """Each entry's name, as text."""
         if self._names is None:
-            self._names = dict(zip(self.statuses, self._name_list, strict=True))
+            names = self._names_text.split(SEP) if self.statuses else []
+            self._names = dict(zip(self.statuses, names, strict=True))
         return self._names
 
     @property
     def parents(self) -> dict[str, str | None]:
         """Each entry's parent_track, when it is text."""
         if self._parents is None:
-            self._parents = dict(zip(self.statuses, self._parent_list, strict=True))
+            self._parents = {track_id: self._parents_set.get(track_id) for track_id in self}
         return self._parents
 
     def ids_named(self, name: str) -> list[str]:
-        if self._names is None:
-            if name not in self._name_list:  # the usual answer, found without a loop
-                return []
-            ids = list(self.statuses)
-            return [ids[at] for at, known in enumerate(self._name_list) if known == name]
-        return [track_id for track_id, known in self._names.items() if known == name]
+        if self._names is None and not self._text_may_name(name):
+            return []  # the usual answer, found without splitting the names
+        return [track_id for track_id, known in self.names.items() if known == name]
+
+    def _text_may_name(self, name: str) -> bool:
+        """Whether the names text may hold ``name``: no indexed name holds SEP, so each
+        sits between two in the text with one at each end."""
+        return SEP in name or f"{SEP}{name}{SEP}" in f"{SEP}{self._names_text}{SEP}"
 
     def count_status(self, status: str) -> int:
         return list(self.statuses.values()).count(status)
@@ -181,11 +226,14 @@ class IndexedTracks(MutableMapping):
             return []
         return [track_id for track_id, known in self.statuses.items() if known == status]
 
-    def fields(self) -> tuple[list[str], list[str], list[str], list[str | None]]:
-        """Ids, statuses, names and parents in order (what an index of them holds)."""
-        names = self._name_list if self._names is None else list(self._names.values())
-        parents = self._parent_list if self._parents is None else list(self._parents.values())
-        return list(self.statuses), list(self.statuses.values()), names, parents
+    def index_fields(self) -> tuple[dict[str, str], str, dict[str, str]]:
+        """Statuses by id, names joined and the parents set: what an index holds."""
+        names = self._names_text if self._names is None else SEP.join(self._names.values())
+        if self._parents is None:
+            parents = self._parents_set
+        else:
+            parents = {key: value for key, value in self._parents.items() if value is not None}
+        return self.statuses, names, parents
 
     def rebase(self, source: bytes, span: tuple[int, int]) -> None:
         """The text was rewritten (by splicing: undecoded entries are byte for byte as
