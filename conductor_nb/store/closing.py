@@ -33,11 +33,12 @@ def close_later(fd: int) -> None:
 
 def _close_forever() -> None:
     # Signals go to the threads that handle them (a SIGINT must interrupt the main
-    # thread's sleep, not land here): this thread takes none. (Imported here, off the
-    # CLI's critical path.)
-    import signal
+    # thread's sleep, not land here): this thread takes none. ``_signal`` is what
+    # ``signal`` wraps in enums; building those holds the GIL for ~1 ms, which the main
+    # thread of a CLI command waits for.
+    import _signal
 
-    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
     while True:
         with _closing:
             while not _to_close:
