@@ -95,8 +95,17 @@ class _Ending:
 def _print(outcome: Outcome, *, as_json: bool) -> None:
     if as_json:
         cut = outcome.extra.get("json")  # the text as the store holds it, when it can tell
-        text = cut() if cut is not None else None
-        print(dumps_indented(outcome.data) if text is None else text)
+        data = cut() if cut is not None else None
+        if data is None:
+            print(dumps_indented(outcome.data))
+            return
+        out = getattr(sys.stdout, "buffer", None)  # none when replaced (by a test)
+        if out is None:
+            print(data.decode("utf-8"))
+            return
+        sys.stdout.flush()
+        out.write(data)  # as the store's UTF-8: no decoding and encoding 5 MB again
+        out.write(b"\n")
         return
     from .render import render
 

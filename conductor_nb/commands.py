@@ -372,7 +372,7 @@ def _list(engine, ns) -> Outcome:
         return _list_tree(engine, ns)
     entries = engine.list(status=ns.status, type=ns.type, priority=ns.priority)
     registry = engine.registry()  # the one the entries are from (read once per process)
-    extra = {"root": engine.root, "json": lambda: registry.entries_text(entries)}
+    extra = {"root": engine.root, "json": lambda: registry.entries_json(entries)}
     return Outcome(K.ENTRIES, entries, f"{len(entries)} tracks", extra=extra)
 
 

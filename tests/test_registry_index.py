@@ -309,23 +309,52 @@ def test_list_json_cut_from_the_indexed_text_is_what_encoding_the_entries_gives(
         expected = dumps_indented(fresh.list(status=args[1] if args else None))
         registry = fresh.registry()
         assert isinstance(registry.tracks, IndexedTracks)
-        assert registry.entries_text(fresh.list(status=args[1] if args else None)) == expected
+        listed = fresh.list(status=args[1] if args else None)
+        assert registry.entries_json(listed) == expected.encode()
         done = _cli(root, "list", "--json", *args)
         assert done.returncode == 0, done.stderr
         assert done.stdout == expected + "\n"
 
 
-def test_list_json_of_a_changed_or_unindexed_registry_is_encoded(root: Path) -> None:
+def test_list_json_of_a_changed_registry_is_encoded_and_of_an_unindexed_one_cut(
+    root: Path,
+) -> None:
+    """Cut from the text whenever the text is laid out as this code lays it out, index
+    or not; encoded once the text no longer says the entries, or is laid out otherwise."""
     from conductor_nb.store.jsontext import dumps_indented
 
     engine = _fresh(root)
     registry = engine.registry()
     entries = engine.list()
-    assert registry.entries_text(entries) == dumps_indented(entries)
+    assert registry.entries_json(entries) == dumps_indented(entries).encode()
     registry.set_entry(entries[0]["track_id"], {**entries[0], "name": "Changed here"})
-    assert registry.entries_text(engine.list()) is None  # the text no longer says it
+    assert registry.entries_json(engine.list()) is None  # the text no longer says it
     index_path(root / "tracks").unlink()
     again = _fresh(root)
-    assert again.registry().entries_text(again.list()) is None  # no index: encoded
+    assert not isinstance(again.registry().tracks, IndexedTracks)
+    listed = again.list()
+    assert again.registry().entries_json(listed) == dumps_indented(listed).encode()
     done = _cli(root, "list", "--json")
     assert done.stdout == dumps_indented(_fresh(root).list()) + "\n"
+
+    registry_path = root / "tracks" / "track-registry.json"
+    registry_path.write_text(json.dumps(_full_read(root), indent=4))  # laid out otherwise
+    other = _fresh(root)
+    assert other.registry().entries_json(other.list()) is None
+    done = _cli(root, "list", "--json")
+    assert done.stdout == dumps_indented(_fresh(root).list()) + "\n"
+
+
+def test_list_json_of_the_original_tools_registry_is_what_encoding_gives(tmp_path: Path):
+    """The original tool lays JSON out as json.dumps(indent=2) does: its registry is cut."""
+    import shutil
+
+    from conductor_nb.store.jsontext import dumps_indented
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "seed-conductor" / "conductor"
+    shutil.copytree(fixture, tmp_path / "conductor")
+    engine = Engine(tmp_path / "conductor")
+    listed = engine.list()
+    cut = engine.registry().entries_json(listed)
+    assert cut is not None and cut == dumps_indented(listed).encode()
+    assert json.loads(cut) == listed

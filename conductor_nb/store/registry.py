@@ -38,6 +38,7 @@ from .registry_index import (
     entry_span,
     index_at_exit,
     index_path,
+    member_texts,
     parent_text,
     read_index,
     text_of,
@@ -331,24 +332,34 @@ class RegistryDoc:
         pieces.append(b"\n  }")
         return pieces
 
-    def entries_text(self, entries: list[dict[str, Any]]) -> str | None:
-        """``dumps_indented(entries)`` for entries of this registry as it was read, cut
-        from its text: listing 10,000 costs a copy rather than an encode. None when the
-        text cannot tell (read without its index, or changed since)."""
-        tracks = self.tracks
-        if not isinstance(tracks, IndexedTracks) or self._changed or self._added:
-            return None
-        texts = tracks.texts()
+    def entries_json(self, entries: list[dict[str, Any]]) -> bytes | None:
+        """``dumps_indented(entries)`` as UTF-8, for entries of this registry as it was
+        read, cut from its text: listing 10,000 costs two copies rather than an encode.
+        None when the text cannot tell (not laid out as this code lays it out, or
+        changed since)."""
+        texts = self._entry_texts()
         if texts is None:
             return None
-        ids = {id(entry): track_id for track_id, entry in tracks.items()}
-        try:
-            chosen = [texts[ids[id(entry)]] for entry in entries]
-        except KeyError:  # not an entry of this registry
+        ids = {id(entry): track_id for track_id, entry in self.tracks.items()}
+        pieces: list[bytes | memoryview] = [b"[\n  "]
+        for entry in entries:
+            track_id = ids.get(id(entry))
+            if track_id is None:  # not an entry of this registry
+                return None
+            pieces += (texts[track_id], b",\n  ")
+        if not entries:
+            return b"[]"
+        pieces[-1] = b"\n]"
+        return b"".join(pieces)
+
+    def _entry_texts(self) -> dict[str, memoryview] | None:
+        tracks = self.tracks
+        if self._changed or self._added or self.pending_changes() is None:
             return None
-        if not chosen:
-            return "[]"
-        return (b"[\n  " + b",\n  ".join(chosen) + b"\n]").decode("utf-8")
+        if isinstance(tracks, IndexedTracks):
+            return tracks.texts()
+        span = self._source_span or _tracks_span(self._source)
+        return None if span is None else member_texts(self._source, span, list(tracks))
 
     def make_index(self, signature: tuple[int, ...]) -> Index | None:
         """The index of the text last read or written (``signature``: its file's), when

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import marshal
 import os
 import sys
@@ -45,6 +46,7 @@ __all__ = [
     "index_at_exit",
     "index_path",
     "member_key",
+    "member_texts",
     "parent_text",
     "read_index",
     "text_of",
@@ -241,21 +243,10 @@ class IndexedTracks(MutableMapping):
         self.source, self.span = source, span
         self._edited = False
 
-    def texts(self) -> dict[str, bytes] | None:
-        """Each entry's text as a member of a list at the top of a document laid out as
-        ``json.dumps(indent=2)`` lays it out, cut from the source (which an index vouches
-        for: our writer wrote it so), by id; None once an entry was set or deleted."""
-        start, end = self.span
-        if self._edited or not self.statuses or end - start < 11:
-            return None
-        # members at four spaces become items at two: every line break in the tracks
-        # object is the layout's (JSON text has none), each followed by 4 or more spaces
-        body = self.source[start + 6 : end - 4].replace(b"\n  ", b"\n")
-        members = [member.split(b'": ', 1) for member in body[1:].split(b',\n  "')]
-        keys = [encode_basestring(track_id)[1:-1].encode() for track_id in self.statuses]
-        if [member[0] for member in members] != keys:  # one member per id, in order
-            return None
-        return dict(zip(self.statuses, [member[1] for member in members], strict=True))
+    def texts(self) -> dict[str, memoryview] | None:
+        """Each entry's text cut from the source (see ``member_texts``), by id; None once
+        an entry was set or deleted."""
+        return None if self._edited else member_texts(self.source, self.span, list(self))
 
     # -- the mapping ------------------------------------------------------------------
 
@@ -338,6 +329,37 @@ class IndexedTracks(MutableMapping):
         key_end = found[0] + len(member_key(track_id)) - 1  # the member starts after its "\n"
         value = files.parse_json(self.source[key_end : found[1]], self.path, fix=_REBUILD)
         return _checked(value, track_id, self.path)
+
+
+def member_texts(
+    source: bytes, span: tuple[int, int], ids: list[str]
+) -> dict[str, memoryview] | None:
+    """Each entry's value as an item of a list at the top of a document laid out as
+    ``json.dumps(indent=2)`` lays it out (views of one copy of the tracks object at
+    ``span`` of ``source``, a text that decoded), by id; None unless the object is laid
+    out that way with one member per id, in order (then the caller encodes them)."""
+    start, end = span
+    if not ids or not source.startswith(b'{\n    "', start):
+        return None
+    if not source.startswith(b"\n  }", end - 4):
+        return None
+    # members at four spaces become items at two: every line break in the tracks
+    # object is the layout's (JSON strings hold none), each followed by 4 or more spaces
+    body = source[start + 7 : end - 4].replace(b"\n  ", b"\n")
+    view = memoryview(body)
+    # each id as JSON encodes it, unquoted: one call, split where no encoded text can
+    # hold the separator (a quote inside a string is escaped)
+    keys = json.dumps(ids, ensure_ascii=False)[2:-2].encode().split(b'", "')
+    texts: dict[str, memoryview] = {}
+    at = 0  # past the member's opening quote
+    for track_id, key in zip(ids, keys, strict=True):
+        if at < 0 or not body.startswith(key + b'": ', at):
+            return None
+        # the next member starts on a line at two spaces now: deeper lines have more
+        following = body.find(b',\n  "', at)
+        texts[track_id] = view[at + len(key) + 3 : following if following >= 0 else len(body)]
+        at = following + 5 if following >= 0 else -1
+    return texts if at < 0 else None
 
 
 def member_key(track_id: str) -> bytes:
