@@ -16,6 +16,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conductor_nb.engine import Engine
 from conductor_nb.errors import ConductorError, DuplicateName
@@ -358,3 +360,53 @@ def test_list_json_of_the_original_tools_registry_is_what_encoding_gives(tmp_pat
     cut = engine.registry().entries_json(listed)
     assert cut is not None and cut == dumps_indented(listed).encode()
     assert json.loads(cut) == listed
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+    st.sampled_from(["\u2028", 'é\x00\x1f"\\/', ',\n    "', '": ']),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_ENTRIES = st.dictionaries(
+    st.text(min_size=1, max_size=12),
+    st.fixed_dictionaries(
+        {"name": st.text(max_size=8), "progress": st.none() | st.just({"percent": 5})},
+        optional={"x": _VALUES},
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ENTRIES, st.booleans(), st.sampled_from([2, 4]), st.randoms(use_true_random=False))
+def test_entries_cut_from_any_text_are_what_encoding_gives(
+    tracks, ascii_only, indent, random
+) -> None:
+    """Whatever the ids and values hold (quotes, separators, line breaks as text), a cut
+    listing is byte for byte the encoded one, in any order and any subset. A text laid
+    out as this code lays it out without escapes is cut; one with escapes (where
+    encoders differ) or laid out otherwise is encoded."""
+    from conductor_nb.store.jsontext import dumps_indented
+    from conductor_nb.store.registry import parse
+
+    doc = {"version": "1.0", "tracks": tracks, "metadata": {"total_tracks": len(tracks)}}
+    raw = json.dumps(doc, indent=indent, ensure_ascii=ascii_only).encode()
+    registry = parse(raw, Path("track-registry.json"))
+    entries = list(registry.tracks.values())
+    random.shuffle(entries)
+    chosen = entries[: random.randint(0, len(entries))]
+    cut = registry.entries_json(chosen)
+    if cut is not None:
+        assert cut == dumps_indented(chosen).encode()
+    ours = raw == dumps_indented(doc).encode()
+    assert cut is not None or not (chosen and indent == 2 and ours and b"\\" not in raw)

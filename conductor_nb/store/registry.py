@@ -357,9 +357,13 @@ class RegistryDoc:
         if self._changed or self._added or self.pending_changes() is None:
             return None
         if isinstance(tracks, IndexedTracks):
-            return tracks.texts()
-        span = self._source_span or _tracks_span(self._source)
-        return None if span is None else member_texts(self._source, span, list(tracks))
+            return tracks.texts()  # a text this code wrote (its index says so)
+        source = self._source
+        span = self._source_span or _tracks_span(source)
+        # escapes are where encoders differ (\u00e9 or é): a text with any is encoded
+        if span is None or source.find(b"\\", *span) >= 0:
+            return None
+        return member_texts(source, span, list(tracks))
 
     def make_index(self, signature: tuple[int, ...]) -> Index | None:
         """The index of the text last read or written (``signature``: its file's), when
