@@ -570,8 +570,8 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 
 def _cache_file(path: Path) -> tuple[dict[str, Any], str | None]:
-    """A cache file's object and its text as written back unchanged: ``{}`` when the file
-    is missing, None when it is damaged or not an object (then it is rebuilt)."""
+    """A cache file's object and the text it is written back as while unchanged: ``{}``
+    when the file is missing, None when it is damaged or not an object (rebuilt then)."""
     try:
         found = files.read_json(path, fix="delete it", default=None, shape=dict)
     except CorruptFile:

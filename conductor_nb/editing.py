@@ -98,8 +98,8 @@ class Editing:
             txn.write(folder / "context" / "decisions.json", "[]")
             txn.write(folder / "context" / "assumptions.json", "[]")
             # The original tool also made empty context/artifacts/, workflows/ and
-            # checkpoints/ here, which it never uses; ours are made when first written,
-            # as git keeps them, saving three inode allocations on every create.
+            # checkpoints/ here, which it never uses; ours are made when first written
+            # (git keeps no empty folder either): three inode allocations fewer a create.
             self.store.save(txn, track, touch=False)
         hooks.after(track)
         return track

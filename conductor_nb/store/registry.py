@@ -334,9 +334,9 @@ class RegistryDoc:
 
     def entries_json(self, entries: list[dict[str, Any]]) -> bytes | None:
         """``dumps_indented(entries)`` as UTF-8, for entries of this registry as it was
-        read, cut from its text: listing 10,000 costs two copies rather than an encode.
-        None when the text cannot tell (not laid out as this code lays it out, or
-        changed since)."""
+        read or last written, cut from that text: listing 10,000 costs two copies rather
+        than an encode. None when the text cannot tell (laid out otherwise, holding
+        escapes, or changed since)."""
         texts = self._entry_texts()
         if texts is None:
             return None

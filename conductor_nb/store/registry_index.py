@@ -6,8 +6,9 @@ object lies, each entry's id, status and name in order (each list one string, jo
 ``SEP``: marshal reads three strings far faster than 30,000), and the parents set. The
 next process whose registry still has that signature (the same inode, size, mtime and
 ctime: nobody has written it since, for every writer replaces it by rename and a change
-in place moves its mtime) takes the ids, statuses and names from the index and decodes an entry only
-when it reads it: ``show`` of one track or a ``pause`` decode one entry, not 10,000.
+in place moves its mtime) takes the ids, statuses and names from the index and decodes
+an entry only when it reads it: ``show`` of one track or a ``pause`` decode one entry,
+not 10,000.
 The text was written by this code, so it is known to be valid and laid out as the
 original tool lays it out (what splicing needs). A registry with any other signature
 (written by the original tool or by hand, replayed after a crash, damaged) is decoded
@@ -59,6 +60,10 @@ CACHE_FOLDER = ".conductor-cache"
 _MAGIC = f"conductor registry index 3 py{sys.version_info[0]}.{sys.version_info[1]}\n".encode()
 _REBUILD = "conductor rebuild"
 
+# Joins the names in an index file (and the ids and statuses): marshal makes one string
+# of each list far faster than it makes thousands. Never in a name this code indexes.
+SEP = "\x00"
+
 
 class Index:
     """What an index holds: each entry's status by id (in the registry's order), the
@@ -97,11 +102,6 @@ class Index:
             SEP.join(names),
             {tid: parent for tid, parent in zip(ids, parents, strict=True) if parent is not None},
         )
-
-
-# Joins the names in an index file (and the ids and statuses): marshal makes one string
-# of each list far faster than it makes thousands. Never in a name this code indexes.
-SEP = "\x00"
 
 
 def index_path(tracks_dir: Path) -> Path:
