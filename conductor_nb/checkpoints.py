@@ -456,7 +456,7 @@ def _drop_unused_blobs(
             blobs.append(blob.name[:-4])
     index_path = folder / "blobs" / "index.json"
     if blobs and index_path.exists():
-        index = _json_object(index_path)
+        index = _cache_file(index_path)[0]
         if index:
             txn.write(index_path, json.dumps({k: v for k, v in index.items() if k in used}))
     return blobs
@@ -562,11 +562,6 @@ class _BlobWriter:
         files.atomic_write(blob, packed, tmp_dir=self.tree.tmp_dir, sync_dir=False)
         self.unsynced.add(blob.parent)
         return len(packed)
-
-
-def _json_object(path: Path) -> dict[str, Any]:
-    """A cache file's object, or an empty one when it is missing or not an object."""
-    return _cache_file(path)[0]
 
 
 def _cache_file(path: Path) -> tuple[dict[str, Any], str | None]:

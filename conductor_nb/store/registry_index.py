@@ -339,9 +339,8 @@ def member_texts(
     ``span`` of ``source``, a text that decoded), by id; None unless the object is laid
     out that way with one member per id, in order (then the caller encodes them)."""
     start, end = span
-    if not ids or not source.startswith(b'{\n    "', start):
-        return None
-    if not source.startswith(b"\n  }", end - 4):
+    laid_out = source.startswith(b'{\n    "', start) and source.startswith(b"\n  }", end - 4)
+    if not ids or not laid_out:
         return None
     # members at four spaces become items at two: every line break in the tracks
     # object is the layout's (JSON strings hold none), each followed by 4 or more spaces
